@@ -1,0 +1,109 @@
+// Package backend is the Vault side of the engine: paths, secret types, WAL rollback.
+package backend
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// operationPrefix starts every OpenAPI operation id of the engine.
+const operationPrefix = "forticloud"
+
+// walRollbackMinAge is how old a WAL entry must be before Vault rolls it back. Tests shorten it
+// with -ldflags "-X github.com/forticloud/vault-plugin-secrets-forticloud/backend.walRollbackMinAge=5s".
+var walRollbackMinAge = "10m"
+
+const backendHelp = `
+The forticloud secrets engine issues short-lived FortiAnalyzer and FortiManager JSON-RPC
+sessions, FortiLAN Cloud tokens and FortiCloud IAM tokens under Vault leases, from root
+credentials kept in Vault. When a lease ends or is revoked, the session is logged out or the
+token invalidated upstream.
+
+Write a config (config/<name>) with the product's URL and credentials, a role (roles/<name>)
+naming the config and the lease TTLs, then read creds/<role>.
+`
+
+type backend struct {
+	*framework.Backend
+
+	// mu guards the caches and orders cache fills after storage writes, so that a request can
+	// never put a config or role back in the cache after a write dropped it.
+	mu      sync.RWMutex
+	configs map[string]*cachedConfig
+	roles   map[string]*roleEntry
+
+	// writes serialises writes to one config or role, so that checks and the write agree.
+	writes keyedMutex
+
+	// apiUsers serialises token requests per FortiCloud API user: a new token kills the last.
+	apiUsers keyedMutex
+}
+
+// Factory returns a new backend, one per mount.
+func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
+	b := newBackend()
+	if err := b.Setup(ctx, conf); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func newBackend() *backend {
+	b := &backend{
+		configs: make(map[string]*cachedConfig),
+		roles:   make(map[string]*roleEntry),
+	}
+	minAge, err := time.ParseDuration(walRollbackMinAge)
+	if err != nil || minAge <= 0 {
+		minAge = 10 * time.Minute
+	}
+	b.Backend = &framework.Backend{
+		Help:        strings.TrimSpace(backendHelp),
+		BackendType: logical.TypeLogical,
+		PathsSpecial: &logical.Paths{
+			SealWrapStorage: []string{configPrefix, sharePrefix},
+			LocalStorage:    []string{framework.WALPrefix},
+		},
+		Paths: framework.PathAppend(
+			pathConfig(b),
+			pathRoles(b),
+			pathCreds(b),
+		),
+		Secrets: []*framework.Secret{
+			secretSession(b),
+			secretToken(b),
+		},
+		WALRollback:       b.walRollback,
+		WALRollbackMinAge: minAge,
+		Invalidate:        b.invalidate,
+		Clean:             b.clean,
+		RunningVersion:    Version,
+	}
+	return b
+}
+
+// invalidate drops what another node changed (replication, standbys).
+func (b *backend) invalidate(_ context.Context, key string) {
+	switch {
+	case strings.HasPrefix(key, configPrefix):
+		b.dropConfig(strings.TrimPrefix(key, configPrefix))
+	case strings.HasPrefix(key, rolePrefix):
+		b.dropRole(strings.TrimPrefix(key, rolePrefix))
+	}
+}
+
+// clean closes every cached client when the mount goes away.
+func (b *backend) clean(context.Context) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for name, c := range b.configs {
+		c.close()
+		delete(b.configs, name)
+	}
+	clear(b.roles)
+}

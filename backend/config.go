@@ -1,0 +1,106 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+const configPrefix = "config/"
+
+// configEntry is a stored config. Token and Password are secrets: never returned, logged or
+// put in an error.
+type configEntry struct {
+	Type           string        `json:"type"`
+	URL            string        `json:"url,omitempty"`
+	AuthMethod     string        `json:"auth_method"`
+	Token          string        `json:"token,omitempty"`
+	APIID          string        `json:"api_id,omitempty"`
+	ClientID       string        `json:"client_id,omitempty"`
+	AuthURL        string        `json:"auth_url,omitempty"`
+	Username       string        `json:"username,omitempty"`
+	Password       string        `json:"password,omitempty"`
+	AccountID      string        `json:"account_id,omitempty"`
+	CACert         string        `json:"ca_cert,omitempty"`
+	TLSServerName  string        `json:"tls_server_name,omitempty"`
+	TLSSkipVerify  bool          `json:"tls_skip_verify,omitempty"`
+	RequestTimeout time.Duration `json:"request_timeout,omitempty"`
+}
+
+func (c *configEntry) settings() client.Settings {
+	return client.Settings{
+		Type: c.Type, AuthMethod: c.AuthMethod, URL: c.URL, AuthURL: c.AuthURL, ClientID: c.ClientID,
+		Token: c.Token, APIID: c.APIID, Username: c.Username, Password: c.Password, AccountID: c.AccountID,
+		TLS:     client.TLSConfig{CACert: c.CACert, ServerName: c.TLSServerName, SkipVerify: c.TLSSkipVerify},
+		Timeout: c.RequestTimeout,
+	}
+}
+
+// cachedConfig is a config with its live connection, built once and dropped on any change.
+type cachedConfig struct {
+	entry *configEntry
+	conn  *client.Conn
+}
+
+func (c *cachedConfig) close() {
+	if c.conn != nil {
+		c.conn.Close()
+	}
+}
+
+func readConfig(ctx context.Context, s logical.Storage, name string) (*configEntry, error) {
+	e, err := s.Get(ctx, configPrefix+name)
+	if err != nil {
+		return nil, fmt.Errorf("read config %q: %w", name, err)
+	}
+	if e == nil {
+		return nil, nil
+	}
+	var c configEntry
+	if err := e.DecodeJSON(&c); err != nil {
+		return nil, fmt.Errorf("decode config %q: %w", name, err)
+	}
+	return &c, nil
+}
+
+// config returns the named config and its connection, from the cache when it can.
+func (b *backend) config(ctx context.Context, s logical.Storage, name string) (*cachedConfig, error) {
+	b.mu.RLock()
+	c := b.configs[name]
+	b.mu.RUnlock()
+	if c != nil {
+		return c, nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c := b.configs[name]; c != nil {
+		return c, nil
+	}
+	entry, err := readConfig(ctx, s, name)
+	if err != nil || entry == nil {
+		return nil, err
+	}
+	conn, err := client.Dial(entry.settings())
+	if err != nil {
+		return nil, fmt.Errorf("config %q: %w", name, err)
+	}
+	c = &cachedConfig{entry: entry, conn: conn}
+	b.configs[name] = c
+	return c, nil
+}
+
+func (b *backend) dropConfig(name string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dropConfigLocked(name)
+}
+
+func (b *backend) dropConfigLocked(name string) {
+	if c := b.configs[name]; c != nil {
+		c.close()
+		delete(b.configs, name)
+	}
+}

@@ -1,0 +1,127 @@
+package backend
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// leaseInternal is everything renew, revoke and WAL rollback need, kept in the lease's
+// internal data (and the WAL entry) so that they work after the role or config changed or went,
+// and after a restart. Vault replaces a lease's Data on renew, never its InternalData.
+type leaseInternal struct {
+	Config string `json:"config"`
+	Role   string `json:"role,omitempty"`
+
+	// Where the credential lives, and how to reach it.
+	Type           string `json:"type"`
+	URL            string `json:"url,omitempty"`
+	AuthURL        string `json:"auth_url,omitempty"`
+	ClientID       string `json:"client_id,omitempty"`
+	CACert         string `json:"ca_cert,omitempty"`
+	TLSServerName  string `json:"tls_server_name,omitempty"`
+	TLSSkipVerify  bool   `json:"tls_skip_verify,omitempty"`
+	RequestTimeout int64  `json:"request_timeout,omitempty"` // seconds
+
+	// The credential.
+	Session     string `json:"session,omitempty"`
+	AccessToken string `json:"access_token,omitempty"`
+	ExpiresAt   int64  `json:"expires_at,omitempty"` // UNIX seconds; 0 when unknown
+	Shared      bool   `json:"shared,omitempty"`     // an API user's token shared by leases
+	APIID       string `json:"api_id,omitempty"`     // the API user, for shared tokens
+	IssuedAt    int64  `json:"issued_at,omitempty"`  // UNIX seconds
+
+	// The role's TTLs when issued, for renewals after the role is gone.
+	TTL    int64 `json:"ttl,omitempty"`
+	MaxTTL int64 `json:"max_ttl,omitempty"`
+}
+
+func newLeaseInternal(config, role string, c *configEntry, r *roleEntry) leaseInternal {
+	l := leaseInternal{
+		Config: config, Role: role,
+		Type: c.Type, URL: c.URL, AuthURL: c.AuthURL, ClientID: c.ClientID,
+		CACert: c.CACert, TLSServerName: c.TLSServerName, TLSSkipVerify: c.TLSSkipVerify,
+		RequestTimeout: int64(c.RequestTimeout / time.Second),
+		IssuedAt:       time.Now().Unix(),
+	}
+	if c.settings().SharesToken() {
+		l.APIID = c.APIID
+	}
+	if r != nil {
+		l.TTL, l.MaxTTL = int64(r.TTL/time.Second), int64(r.MaxTTL/time.Second)
+	}
+	return l
+}
+
+func (l leaseInternal) apiID() string { return l.APIID }
+
+func (l leaseInternal) shareKey() string {
+	return shareKey(l.Config, l.AuthURL, l.ClientID, l.APIID)
+}
+
+func (l leaseInternal) expiresAt() time.Time {
+	if l.ExpiresAt == 0 {
+		return time.Time{}
+	}
+	return time.Unix(l.ExpiresAt, 0)
+}
+
+// toMap turns l into the map Vault stores.
+func (l leaseInternal) toMap() map[string]any {
+	b, _ := json.Marshal(l)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
+// decodeLease reads internal data back, whatever number types the storage round trip left.
+func decodeLease(data any) (leaseInternal, error) {
+	var l leaseInternal
+	b, err := json.Marshal(data)
+	if err != nil {
+		return l, fmt.Errorf("encode lease data: %w", err)
+	}
+	if err := json.Unmarshal(b, &l); err != nil {
+		return l, fmt.Errorf("decode lease data: %w", err)
+	}
+	if l.Type == "" {
+		return l, fmt.Errorf("lease data names no product type")
+	}
+	return l, nil
+}
+
+// matches reports whether the stored config still points where the lease's credential lives.
+func (l leaseInternal) matches(c *configEntry) bool {
+	return c.Type == l.Type && c.URL == l.URL && c.AuthURL == l.AuthURL && c.ClientID == l.ClientID
+}
+
+// conn returns a connection to where the lease's credential lives: the config's cached one
+// while the config still points there, else one built from the lease's own snapshot.
+func (b *backend) conn(ctx context.Context, s logical.Storage, l leaseInternal) (*client.Conn, func(), error) {
+	if c, err := b.config(ctx, s, l.Config); err == nil && c != nil && l.matches(c.entry) {
+		return c.conn, func() {}, nil
+	}
+	conn, err := client.Dial(client.Settings{
+		Type: l.Type, URL: l.URL, AuthURL: l.AuthURL, ClientID: l.ClientID,
+		TLS:     client.TLSConfig{CACert: l.CACert, ServerName: l.TLSServerName, SkipVerify: l.TLSSkipVerify},
+		Timeout: time.Duration(l.RequestTimeout) * time.Second,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, conn.Close, nil
+}
+
+// ttls returns the TTLs to renew with: the role's, while it exists, else those it had at issue.
+func (b *backend) ttls(ctx context.Context, s logical.Storage, l leaseInternal) (ttl, maxTTL time.Duration) {
+	if l.Role != "" {
+		if r, err := b.role(ctx, s, l.Role); err == nil && r != nil {
+			return r.TTL, r.MaxTTL
+		}
+	}
+	return time.Duration(l.TTL) * time.Second, time.Duration(l.MaxTTL) * time.Second
+}

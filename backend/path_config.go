@@ -1,0 +1,542 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+const (
+	pathConfigHelpSyn  = "Configure the root credentials of one Fortinet product."
+	pathConfigHelpDesc = `
+A config holds the root credentials for one FortiAnalyzer, FortiManager, FortiLAN Cloud region
+or FortiCloud API, and how to reach it. Several named configs may live side by side. Roles name
+the config whose credentials they use.
+
+Secrets (token, password) are never returned on read. Changing url or auth_url of an existing
+config needs the secret given again in the same write. By default the write logs in once and out
+again, and is refused if that fails (verify_connection=false skips this).
+`
+	pathConfigListHelpSyn  = "List the configured Fortinet products."
+	pathConfigListHelpDesc = "Lists the names of every config."
+
+	maxRequestTimeout = 5 * time.Minute
+)
+
+func pathConfig(b *backend) []*framework.Path {
+	return []*framework.Path{
+		{
+			Pattern: configPrefix + framework.GenericNameRegex("name"),
+			DisplayAttrs: &framework.DisplayAttributes{
+				OperationPrefix: operationPrefix,
+				OperationSuffix: "config",
+			},
+			Fields: configFields(),
+			Operations: map[logical.Operation]framework.OperationHandler{
+				logical.CreateOperation: &framework.PathOperation{
+					Callback:                    b.pathConfigWrite,
+					ForwardPerformanceStandby:   true,
+					ForwardPerformanceSecondary: true,
+					DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "configure"},
+				},
+				logical.UpdateOperation: &framework.PathOperation{
+					Callback:                    b.pathConfigWrite,
+					ForwardPerformanceStandby:   true,
+					ForwardPerformanceSecondary: true,
+					DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "configure"},
+				},
+				logical.ReadOperation: &framework.PathOperation{
+					Callback:     b.pathConfigRead,
+					DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "read"},
+				},
+				logical.DeleteOperation: &framework.PathOperation{
+					Callback:                    b.pathConfigDelete,
+					ForwardPerformanceStandby:   true,
+					ForwardPerformanceSecondary: true,
+					DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "delete"},
+				},
+			},
+			ExistenceCheck:  b.pathConfigExists,
+			HelpSynopsis:    pathConfigHelpSyn,
+			HelpDescription: strings.TrimSpace(pathConfigHelpDesc),
+		},
+		{
+			Pattern: configPrefix + "?$",
+			DisplayAttrs: &framework.DisplayAttributes{
+				OperationPrefix: operationPrefix,
+				OperationSuffix: "configs",
+			},
+			Operations: map[logical.Operation]framework.OperationHandler{
+				logical.ListOperation: &framework.PathOperation{
+					Callback:     b.pathConfigList,
+					DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "list"},
+				},
+			},
+			HelpSynopsis:    pathConfigListHelpSyn,
+			HelpDescription: pathConfigListHelpDesc,
+		},
+	}
+}
+
+func configFields() map[string]*framework.FieldSchema {
+	return map[string]*framework.FieldSchema{
+		"name": {
+			Type:        framework.TypeString,
+			Description: "Name of the config.",
+			Required:    true,
+		},
+		"type": {
+			Type:        framework.TypeString,
+			Description: "Product: fortianalyzer, fortimanager, fortilan or forticloud. Required at create; cannot change.",
+		},
+		"url": {
+			Type:        framework.TypeString,
+			Description: "Product base URL, https:// only. Required for fortianalyzer and fortimanager (JSON-RPC at <url>/jsonrpc); fortilan defaults to " + client.DefaultFortiLANURL + ".",
+		},
+		"auth_method": {
+			Type:        framework.TypeString,
+			Description: "How to log in. fortianalyzer, fortimanager: forticloud_token, forticloud_api_user or local_user. fortilan: email_user (default), iam_user or forticloud_api_user. forticloud: forticloud_api_user.",
+		},
+		"token": {
+			Type:         framework.TypeString,
+			Description:  "FortiCloud token, for auth_method forticloud_token. Never returned.",
+			DisplayAttrs: &framework.DisplayAttributes{Sensitive: true},
+		},
+		"api_id": {
+			Type:        framework.TypeString,
+			Description: "FortiCloud IAM API user's ID, for auth_method forticloud_api_user.",
+		},
+		"client_id": {
+			Type:        framework.TypeString,
+			Description: "OAuth client id, for auth_method forticloud_api_user. Default FortiAnalyzer, FortiManager or fortilancloud by type; required for forticloud.",
+		},
+		"auth_url": {
+			Type:        framework.TypeString,
+			Description: "FortiCloud IAM base URL, for auth_method forticloud_api_user. Default " + client.DefaultAuthURL + ".",
+		},
+		"username": {
+			Type:        framework.TypeString,
+			Description: "Admin user (local_user) or FortiLAN user email (email_user, iam_user).",
+		},
+		"password": {
+			Type:         framework.TypeString,
+			Description:  "Password, for every auth_method but forticloud_token. Never returned.",
+			DisplayAttrs: &framework.DisplayAttributes{Sensitive: true},
+		},
+		"account_id": {
+			Type:        framework.TypeString,
+			Description: "FortiLAN primary account email, for email_user and iam_user.",
+		},
+		"ca_cert": {
+			Type:        framework.TypeString,
+			Description: "PEM CA certificates to trust for url and auth_url, on top of the system pool.",
+		},
+		"tls_server_name": {
+			Type:        framework.TypeString,
+			Description: "Name to verify in the server certificate, when it differs from the URL's host.",
+		},
+		"tls_skip_verify": {
+			Type:        framework.TypeBool,
+			Description: "Skip certificate checks. Insecure: logged as a warning.",
+			Default:     false,
+		},
+		"request_timeout": {
+			Type:        framework.TypeDurationSecond,
+			Description: "Time limit of one upstream HTTP request. Default 30s.",
+			Default:     int(client.DefaultTimeout.Seconds()),
+		},
+		"verify_connection": {
+			Type:        framework.TypeBool,
+			Description: "At write, log in once and out again, and refuse the write if that fails. Not stored.",
+			Default:     true,
+		},
+	}
+}
+
+func (b *backend) pathConfigExists(ctx context.Context, req *logical.Request, d *framework.FieldData) (bool, error) {
+	c, err := readConfig(ctx, req.Storage, d.Get("name").(string))
+	return c != nil, err
+}
+
+func (b *backend) pathConfigRead(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	c, err := readConfig(ctx, req.Storage, d.Get("name").(string))
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return &logical.Response{Data: c.public()}, nil
+}
+
+// public is what a read shows: every field but the secrets, and whether each secret is set.
+func (c *configEntry) public() map[string]any {
+	m := map[string]any{
+		"type":            c.Type,
+		"auth_method":     c.AuthMethod,
+		"tls_skip_verify": c.TLSSkipVerify,
+		"request_timeout": int64(c.timeout().Seconds()),
+	}
+	for k, v := range map[string]string{
+		"url": c.URL, "api_id": c.APIID, "client_id": c.ClientID, "auth_url": c.AuthURL,
+		"username": c.Username, "account_id": c.AccountID, "ca_cert": c.CACert, "tls_server_name": c.TLSServerName,
+	} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	switch secretField(c.AuthMethod) {
+	case "token":
+		m["token_set"] = c.Token != ""
+	case "password":
+		m["password_set"] = c.Password != ""
+	}
+	return m
+}
+
+func (c *configEntry) timeout() time.Duration {
+	if c.RequestTimeout <= 0 {
+		return client.DefaultTimeout
+	}
+	return c.RequestTimeout
+}
+
+func (b *backend) pathConfigList(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	names, err := req.Storage.List(ctx, configPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("list configs: %w", err)
+	}
+	return logical.ListResponse(names), nil
+}
+
+func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	name := d.Get("name").(string)
+	unlock := b.writes.Lock(configPrefix + name)
+	defer unlock()
+	users, err := b.rolesUsing(ctx, req.Storage, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(users) > 0 {
+		return logical.ErrorResponse("config %q is used by roles %s: delete them or point them at another config first",
+			name, strings.Join(users, ", ")), nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := req.Storage.Delete(ctx, configPrefix+name); err != nil {
+		return nil, fmt.Errorf("delete config %q: %w", name, err)
+	}
+	b.dropConfigLocked(name)
+	return nil, nil
+}
+
+func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	name := d.Get("name").(string)
+	unlock := b.writes.Lock(configPrefix + name)
+	defer unlock()
+
+	old, err := readConfig(ctx, req.Storage, name)
+	if err != nil {
+		return nil, err
+	}
+	c, warnings, err := buildConfig(old, d)
+	if err != nil {
+		return logical.ErrorResponse(err.Error()), nil
+	}
+	if c.TLSSkipVerify {
+		b.Logger().Warn("config skips TLS certificate verification", "config", name, "url", c.URL)
+	}
+	if d.Get("verify_connection").(bool) {
+		if err := b.verify(ctx, req.Storage, name, c); err != nil {
+			return logical.ErrorResponse("verify_connection: %s (fix the config, or write it with verify_connection=false)", err), nil
+		}
+	}
+	entry, err := logical.StorageEntryJSON(configPrefix+name, c)
+	if err != nil {
+		return nil, fmt.Errorf("encode config %q: %w", name, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := req.Storage.Put(ctx, entry); err != nil {
+		return nil, fmt.Errorf("store config %q: %w", name, err)
+	}
+	b.dropConfigLocked(name)
+	if len(warnings) == 0 {
+		return nil, nil
+	}
+	return &logical.Response{Warnings: warnings}, nil
+}
+
+// verify logs in with c once and hands the credential straight back.
+func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c *configEntry) error {
+	conn, err := client.Dial(c.settings())
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if conn.Sessions != nil {
+		sid, err := conn.Sessions.Login(ctx)
+		if err != nil {
+			return err
+		}
+		if err := conn.Sessions.Logout(context.WithoutCancel(ctx), sid); err != nil && !errors.Is(err, client.ErrGone) {
+			b.Logger().Warn("verify_connection: logout failed; the session will idle out upstream", "config", name, "error", err)
+		}
+		return nil
+	}
+	if c.settings().SharesToken() {
+		return b.verifyShared(ctx, s, name, c, conn)
+	}
+	tok, err := conn.Tokens.Issue(ctx)
+	if err != nil {
+		return err
+	}
+	if err := conn.Tokens.Revoke(context.WithoutCancel(ctx), tok.AccessToken); err != nil && !errors.Is(err, client.ErrGone) {
+		b.Logger().Warn("verify_connection: token invalidation failed; the token will expire upstream", "config", name, "error", err)
+	}
+	return nil
+}
+
+// secretField names the field that holds the secret of an auth method.
+func secretField(method string) string {
+	if method == client.AuthForticloudToken {
+		return "token"
+	}
+	return "password"
+}
+
+// credentialFields lists, per auth method, the credential fields it needs.
+var credentialFields = map[string][]string{
+	client.AuthForticloudToken: {"token"},
+	client.AuthAPIUser:         {"api_id", "password"},
+	client.AuthLocalUser:       {"username", "password"},
+	client.AuthEmailUser:       {"account_id", "username", "password"},
+	client.AuthIAMUser:         {"account_id", "username", "password"},
+}
+
+// apiUserOnly lists the fields only forticloud_api_user uses.
+var apiUserOnly = []string{"client_id", "auth_url"}
+
+// buildConfig merges a write into the stored config (nil at create) and checks the result.
+// Errors name the field and say what was wrong.
+func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []string, error) {
+	str := func(k string) (string, bool) {
+		v, ok := d.GetOk(k)
+		if !ok {
+			return "", false
+		}
+		return strings.TrimSpace(v.(string)), true
+	}
+	c := &configEntry{}
+	if old != nil {
+		*c = *old
+	}
+	var warnings []string
+
+	typ, typeSet := str("type")
+	switch {
+	case old == nil && !typeSet:
+		return nil, nil, fmt.Errorf("type: required; one of %s", strings.Join(client.ProductTypes(), ", "))
+	case old != nil && typeSet && typ != old.Type:
+		return nil, nil, fmt.Errorf("type: cannot change from %q to %q; delete the config and write it again", old.Type, typ)
+	case typeSet:
+		c.Type = typ
+	}
+	p, ok := client.LookupProduct(c.Type)
+	if !ok {
+		return nil, nil, fmt.Errorf("type: unknown type %q; one of %s", c.Type, strings.Join(client.ProductTypes(), ", "))
+	}
+
+	// Which fields this write gives.
+	given := map[string]string{}
+	for _, k := range []string{"url", "auth_method", "token", "api_id", "client_id", "auth_url", "username", "password", "account_id", "ca_cert", "tls_server_name"} {
+		if v, ok := str(k); ok {
+			given[k] = v
+		}
+	}
+	_, hasToken := given["token"]
+	_, hasPassword := given["password"]
+	_, hasAPIID := given["api_id"]
+	_, hasUser := given["username"]
+
+	// The auth method: given, kept, the product's default, or read from the credentials given.
+	if m, ok := given["auth_method"]; ok {
+		c.AuthMethod = m
+	} else if old == nil {
+		switch {
+		case p.DefaultAuthMethod != "":
+			c.AuthMethod = p.DefaultAuthMethod
+		case hasToken && p.Supports(client.AuthForticloudToken):
+			c.AuthMethod = client.AuthForticloudToken
+		case hasAPIID && p.Supports(client.AuthAPIUser):
+			c.AuthMethod = client.AuthAPIUser
+		case hasUser && p.Supports(client.AuthLocalUser):
+			c.AuthMethod = client.AuthLocalUser
+		default:
+			return nil, nil, fmt.Errorf("auth_method: required for type %s; one of %s", p.Type, strings.Join(p.AuthMethods, ", "))
+		}
+	}
+	if !p.Supports(c.AuthMethod) {
+		return nil, nil, fmt.Errorf("auth_method: %q is not supported by type %s; one of %s", c.AuthMethod, p.Type, strings.Join(p.AuthMethods, ", "))
+	}
+
+	// Credentials: a field the method does not use is an error when given, and dropped when
+	// left over from another method.
+	uses := credentialFields[c.AuthMethod]
+	if c.AuthMethod == client.AuthAPIUser {
+		uses = append(slices.Clone(uses), apiUserOnly...)
+	}
+	set := map[string]*string{
+		"token": &c.Token, "api_id": &c.APIID, "username": &c.Username, "password": &c.Password,
+		"account_id": &c.AccountID, "client_id": &c.ClientID, "auth_url": &c.AuthURL,
+	}
+	for k, field := range set {
+		v, ok := given[k]
+		switch {
+		case ok && !slices.Contains(uses, k) && v != "":
+			return nil, nil, fmt.Errorf("%s: not used by auth_method %s", k, c.AuthMethod)
+		case !slices.Contains(uses, k):
+			*field = ""
+		case ok:
+			*field = v
+		}
+	}
+
+	// URLs.
+	if v, ok := given["url"]; ok {
+		if !p.UsesURL && v != "" {
+			return nil, nil, fmt.Errorf("url: not used by type %s", p.Type)
+		}
+		c.URL = v
+	}
+	if p.UsesURL {
+		if c.URL == "" {
+			c.URL = p.DefaultURL
+		}
+		if c.URL == "" {
+			return nil, nil, fmt.Errorf("url: required for type %s (for example https://%s.example.com)", p.Type, shortName(p.Type))
+		}
+		u, err := checkHTTPS(c.URL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("url: %w", err)
+		}
+		c.URL = u
+	}
+	if c.AuthMethod == client.AuthAPIUser {
+		if c.AuthURL == "" {
+			c.AuthURL = client.DefaultAuthURL
+		}
+		u, err := checkHTTPS(c.AuthURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("auth_url: %w", err)
+		}
+		c.AuthURL = u
+		if c.ClientID == "" {
+			c.ClientID = p.DefaultClientID
+		}
+		if c.ClientID == "" {
+			return nil, nil, fmt.Errorf("client_id: required for type %s (for example fortigatecloud or assetmanagement)", p.Type)
+		}
+	}
+
+	// Redirecting a stored credential to another host needs the credential again.
+	if old != nil {
+		secret := secretField(c.AuthMethod)
+		given := (secret == "token" && hasToken) || (secret == "password" && hasPassword)
+		switch {
+		case c.URL != old.URL && !given:
+			return nil, nil, fmt.Errorf("url: changing the URL of an existing config needs its %s given again in the same write", secret)
+		case c.AuthURL != old.AuthURL && old.AuthURL != "" && !given:
+			return nil, nil, fmt.Errorf("auth_url: changing the auth URL of an existing config needs its %s given again in the same write", secret)
+		}
+	}
+	for _, k := range uses {
+		if *set[k] == "" {
+			return nil, nil, fmt.Errorf("%s: required for auth_method %s", k, c.AuthMethod)
+		}
+	}
+
+	// TLS and timeouts.
+	if v, ok := given["ca_cert"]; ok {
+		if v != "" {
+			if _, err := client.ParseCACert(v); err != nil {
+				return nil, nil, fmt.Errorf("ca_cert: %w", err)
+			}
+		}
+		c.CACert = v
+	}
+	if v, ok := given["tls_server_name"]; ok {
+		if v != "" && !validHostname(v) {
+			return nil, nil, fmt.Errorf("tls_server_name: %q is not a host name", v)
+		}
+		c.TLSServerName = v
+	}
+	if v, ok := d.GetOk("tls_skip_verify"); ok {
+		c.TLSSkipVerify = v.(bool)
+	}
+	if c.TLSSkipVerify {
+		warnings = append(warnings, "tls_skip_verify is set: the upstream's certificate is not checked, so anyone on the path can read the credentials; give ca_cert instead")
+	}
+	if v, ok := d.GetOk("request_timeout"); ok {
+		t := time.Duration(v.(int)) * time.Second
+		if t < time.Second || t > maxRequestTimeout {
+			return nil, nil, fmt.Errorf("request_timeout: must be between 1s and %s", maxRequestTimeout)
+		}
+		c.RequestTimeout = t
+	} else if old == nil {
+		c.RequestTimeout = client.DefaultTimeout
+	}
+	return c, warnings, nil
+}
+
+func shortName(typ string) string {
+	switch typ {
+	case client.TypeFortiAnalyzer:
+		return "faz"
+	case client.TypeFortiManager:
+		return "fmg"
+	}
+	return typ
+}
+
+// checkHTTPS accepts an https:// base URL without credentials, query or fragment, and returns
+// it without a trailing slash.
+func checkHTTPS(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "", errors.New("not a URL")
+	case u.User != nil:
+		// Said before anything that would echo the URL, which holds a password here.
+		return "", errors.New("must not carry a user name or password")
+	case u.Scheme != "https":
+		return "", fmt.Errorf("%q must start with https://", raw)
+	case u.Host == "" || u.Hostname() == "":
+		return "", fmt.Errorf("%q has no host", raw)
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return "", fmt.Errorf("%q must not have a query or fragment", raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func validHostname(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,181 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+const (
+	pathCredsHelpSyn  = "Issue a short-lived Fortinet credential under a lease."
+	pathCredsHelpDesc = `
+Reading (or writing) creds/<role> logs in with the role's config and returns the new
+credential under a lease: a JSON-RPC session for fortianalyzer and fortimanager, an access
+token for fortilan and forticloud. Revoking the lease logs the session out or invalidates the
+token upstream. Leases of a FortiCloud API user's token share the one live token, which is
+revoked when the last of them ends.
+`
+)
+
+func pathCreds(b *backend) []*framework.Path {
+	op := func(verb string) *framework.PathOperation {
+		return &framework.PathOperation{
+			Callback:                    b.pathCredsRead,
+			ForwardPerformanceStandby:   true,
+			ForwardPerformanceSecondary: true,
+			DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: verb},
+		}
+	}
+	return []*framework.Path{{
+		Pattern: "creds/" + framework.GenericNameRegex("name"),
+		DisplayAttrs: &framework.DisplayAttributes{
+			OperationPrefix: operationPrefix,
+			OperationSuffix: "credentials",
+		},
+		Fields: map[string]*framework.FieldSchema{
+			"name": {
+				Type:        framework.TypeString,
+				Description: "Name of the role.",
+				Required:    true,
+			},
+		},
+		Operations: map[logical.Operation]framework.OperationHandler{
+			logical.ReadOperation:   op("generate"),
+			logical.UpdateOperation: op("generate-with-parameters"),
+		},
+		HelpSynopsis:    pathCredsHelpSyn,
+		HelpDescription: strings.TrimSpace(pathCredsHelpDesc),
+	}}
+}
+
+func (b *backend) pathCredsRead(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	name := d.Get("name").(string)
+	r, err := b.role(ctx, req.Storage, name)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return logical.ErrorResponse("role %q does not exist", name), nil
+	}
+	c, err := b.config(ctx, req.Storage, r.Config)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return logical.ErrorResponse("role %q names config %q, which does not exist", name, r.Config), nil
+	}
+	l := newLeaseInternal(r.Config, name, c.entry, r)
+	switch {
+	case c.conn.Sessions != nil:
+		return b.issueSession(ctx, req, l, c, r)
+	case c.entry.settings().SharesToken():
+		return b.issueShared(ctx, req, l, c, r)
+	default:
+		return b.issueToken(ctx, req, l, c, r)
+	}
+}
+
+func (b *backend) issueSession(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
+	sid, err := c.conn.Sessions.Login(ctx)
+	if err != nil {
+		return nil, upstreamError(l.Config, err)
+	}
+	l.Session = sid
+	resp := b.Secret(secretSessionType).Response(map[string]any{"session": sid, "url": l.URL}, l.toMap())
+	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
+	return b.guard(ctx, req, walKindSession, l, resp)
+}
+
+func (b *backend) issueToken(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
+	tok, err := c.conn.Tokens.Issue(ctx)
+	if err != nil {
+		return nil, upstreamError(l.Config, err)
+	}
+	l.AccessToken = tok.AccessToken
+	if !tok.ExpiresAt.IsZero() {
+		l.ExpiresAt = tok.ExpiresAt.Unix()
+	}
+	resp := b.Secret(secretTokenType).Response(tokenData(l, tok), l.toMap())
+	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
+	if err := b.capAtExpiry(resp, tok.ExpiresAt); err != nil {
+		b.undo(ctx, req.Storage, walKindToken, l)
+		return nil, err
+	}
+	return b.guard(ctx, req, walKindToken, l, resp)
+}
+
+// guard covers the gap between the upstream login and Vault holding the lease: a WAL entry
+// that rolls the credential back unless this request gets to hand it over. If anything fails
+// here, the credential is undone at once.
+func (b *backend) guard(ctx context.Context, req *logical.Request, kind string, l leaseInternal, resp *logical.Response) (*logical.Response, error) {
+	id, err := framework.PutWAL(ctx, req.Storage, kind, l.toMap())
+	if err != nil {
+		b.undo(ctx, req.Storage, kind, l)
+		return nil, fmt.Errorf("write WAL: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		// Whoever asked is gone: nobody will hold the lease.
+		b.undoLogged(ctx, req.Storage, kind, l, id)
+		return nil, fmt.Errorf("request ended before the credential was handed over: %w", err)
+	}
+	if err := framework.DeleteWAL(ctx, req.Storage, id); err != nil {
+		// A WAL entry left behind would roll back a credential that has a lease.
+		b.undoLogged(ctx, req.Storage, kind, l, id)
+		return nil, fmt.Errorf("delete WAL: %w", err)
+	}
+	return resp, nil
+}
+
+// undoLogged undoes a credential whose WAL entry exists, and drops the entry once done.
+func (b *backend) undoLogged(ctx context.Context, s logical.Storage, kind string, l leaseInternal, id string) {
+	if b.undo(ctx, s, kind, l) {
+		_ = framework.DeleteWAL(context.WithoutCancel(ctx), s, id)
+	}
+}
+
+// undo ends a credential that will get no lease. It reports whether that worked; when it did
+// not, the WAL entry (if any) rolls it back later.
+func (b *backend) undo(ctx context.Context, s logical.Storage, kind string, l leaseInternal) bool {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	switch kind {
+	case walKindSession:
+		err = b.logout(ctx, s, l)
+	case walKindToken:
+		err = b.invalidateToken(ctx, s, l)
+	case walKindShare:
+		err = b.releaseShare(ctx, s, l)
+	}
+	if err != nil {
+		b.Logger().Warn("could not end a credential that got no lease; WAL rollback will retry", "config", l.Config, "error", err)
+		return false
+	}
+	return true
+}
+
+// upstreamError turns a client error into what Vault answers: the upstream's failure with the
+// HTTP status that fits it and what the operator can do.
+func upstreamError(config string, err error) error {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, client.ErrLoginLimit):
+		return logical.CodedError(http.StatusServiceUnavailable, msg+
+			": the admin holds its maximum number of sessions (login-max); revoke unused leases, shorten the role's ttl, or raise login-max upstream")
+	case errors.Is(err, client.ErrRefused):
+		return logical.CodedError(http.StatusBadGateway, msg+fmt.Sprintf(": check the credentials and TLS settings of config/%s", config))
+	case errors.Is(err, client.ErrRetryLater):
+		if ra := client.RetryAfter(err); ra > 0 {
+			return logical.CodedError(http.StatusTooManyRequests, msg)
+		}
+		return logical.CodedError(http.StatusServiceUnavailable, msg)
+	case errors.Is(err, client.ErrProtocol):
+		return logical.CodedError(http.StatusBadGateway, msg)
+	}
+	return err
+}

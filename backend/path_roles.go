@@ -1,0 +1,280 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+const (
+	rolePrefix = "roles/"
+
+	pathRolesHelpSyn  = "Manage the roles that issue Fortinet credentials."
+	pathRolesHelpDesc = `
+A role names the config whose credentials it uses and the TTLs of the leases it issues.
+Reading creds/<role> issues a new session or token under a lease of the role's ttl, renewable
+up to its max_ttl, never past the upstream credential's own expiry.
+`
+	pathRolesListHelpSyn  = "List the roles."
+	pathRolesListHelpDesc = "Lists the names of every role."
+)
+
+// roleEntry is a stored role.
+type roleEntry struct {
+	Config string        `json:"config"`
+	TTL    time.Duration `json:"ttl,omitempty"`
+	MaxTTL time.Duration `json:"max_ttl,omitempty"`
+}
+
+func pathRoles(b *backend) []*framework.Path {
+	return []*framework.Path{
+		{
+			Pattern: rolePrefix + framework.GenericNameRegex("name"),
+			DisplayAttrs: &framework.DisplayAttributes{
+				OperationPrefix: operationPrefix,
+				OperationSuffix: "role",
+			},
+			Fields: map[string]*framework.FieldSchema{
+				"name": {
+					Type:        framework.TypeString,
+					Description: "Name of the role.",
+					Required:    true,
+				},
+				"config": {
+					Type:        framework.TypeString,
+					Description: "Name of the config whose credentials this role uses. Required.",
+				},
+				"ttl": {
+					Type:        framework.TypeDurationSecond,
+					Description: "Lease TTL of the credentials issued. Default: the mount's default TTL.",
+				},
+				"max_ttl": {
+					Type:        framework.TypeDurationSecond,
+					Description: "Longest a lease may be renewed to. Default: the mount's max TTL.",
+				},
+			},
+			Operations: map[logical.Operation]framework.OperationHandler{
+				logical.CreateOperation: &framework.PathOperation{
+					Callback:                    b.pathRoleWrite,
+					ForwardPerformanceStandby:   true,
+					ForwardPerformanceSecondary: true,
+					DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "write"},
+				},
+				logical.UpdateOperation: &framework.PathOperation{
+					Callback:                    b.pathRoleWrite,
+					ForwardPerformanceStandby:   true,
+					ForwardPerformanceSecondary: true,
+					DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "write"},
+				},
+				logical.ReadOperation: &framework.PathOperation{
+					Callback:     b.pathRoleRead,
+					DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "read"},
+				},
+				logical.DeleteOperation: &framework.PathOperation{
+					Callback:                    b.pathRoleDelete,
+					ForwardPerformanceStandby:   true,
+					ForwardPerformanceSecondary: true,
+					DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "delete"},
+				},
+			},
+			ExistenceCheck:  b.pathRoleExists,
+			HelpSynopsis:    pathRolesHelpSyn,
+			HelpDescription: strings.TrimSpace(pathRolesHelpDesc),
+		},
+		{
+			Pattern: rolePrefix + "?$",
+			DisplayAttrs: &framework.DisplayAttributes{
+				OperationPrefix: operationPrefix,
+				OperationSuffix: "roles",
+			},
+			Operations: map[logical.Operation]framework.OperationHandler{
+				logical.ListOperation: &framework.PathOperation{
+					Callback:     b.pathRoleList,
+					DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "list"},
+				},
+			},
+			HelpSynopsis:    pathRolesListHelpSyn,
+			HelpDescription: pathRolesListHelpDesc,
+		},
+	}
+}
+
+func readRole(ctx context.Context, s logical.Storage, name string) (*roleEntry, error) {
+	e, err := s.Get(ctx, rolePrefix+name)
+	if err != nil {
+		return nil, fmt.Errorf("read role %q: %w", name, err)
+	}
+	if e == nil {
+		return nil, nil
+	}
+	var r roleEntry
+	if err := e.DecodeJSON(&r); err != nil {
+		return nil, fmt.Errorf("decode role %q: %w", name, err)
+	}
+	return &r, nil
+}
+
+// role returns the named role, from the cache when it can.
+func (b *backend) role(ctx context.Context, s logical.Storage, name string) (*roleEntry, error) {
+	b.mu.RLock()
+	r := b.roles[name]
+	b.mu.RUnlock()
+	if r != nil {
+		return r, nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r := b.roles[name]; r != nil {
+		return r, nil
+	}
+	r, err := readRole(ctx, s, name)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	b.roles[name] = r
+	return r, nil
+}
+
+func (b *backend) dropRole(name string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.roles, name)
+}
+
+// rolesUsing lists the roles that name config.
+func (b *backend) rolesUsing(ctx context.Context, s logical.Storage, config string) ([]string, error) {
+	names, err := s.List(ctx, rolePrefix)
+	if err != nil {
+		return nil, fmt.Errorf("list roles: %w", err)
+	}
+	var users []string
+	for _, n := range names {
+		r, err := b.role(ctx, s, n)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil && r.Config == config {
+			users = append(users, n)
+		}
+	}
+	sort.Strings(users)
+	return users, nil
+}
+
+func (b *backend) pathRoleExists(ctx context.Context, req *logical.Request, d *framework.FieldData) (bool, error) {
+	r, err := readRole(ctx, req.Storage, d.Get("name").(string))
+	return r != nil, err
+}
+
+func (b *backend) pathRoleRead(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	r, err := readRole(ctx, req.Storage, d.Get("name").(string))
+	if err != nil || r == nil {
+		return nil, err
+	}
+	return &logical.Response{Data: map[string]any{
+		"config":  r.Config,
+		"ttl":     int64(r.TTL.Seconds()),
+		"max_ttl": int64(r.MaxTTL.Seconds()),
+	}}, nil
+}
+
+func (b *backend) pathRoleList(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	names, err := req.Storage.List(ctx, rolePrefix)
+	if err != nil {
+		return nil, fmt.Errorf("list roles: %w", err)
+	}
+	return logical.ListResponse(names), nil
+}
+
+func (b *backend) pathRoleDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	name := d.Get("name").(string)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := req.Storage.Delete(ctx, rolePrefix+name); err != nil {
+		return nil, fmt.Errorf("delete role %q: %w", name, err)
+	}
+	delete(b.roles, name)
+	return nil, nil
+}
+
+func (b *backend) pathRoleWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	name := d.Get("name").(string)
+	unlock := b.writes.Lock(rolePrefix + name)
+	defer unlock()
+
+	old, err := readRole(ctx, req.Storage, name)
+	if err != nil {
+		return nil, err
+	}
+	r, err := buildRole(old, d)
+	if err != nil {
+		return logical.ErrorResponse(err.Error()), nil
+	}
+	// The config must exist, and must not be deleted while this write is under way.
+	unlockConfig := b.writes.Lock(configPrefix + r.Config)
+	defer unlockConfig()
+	c, err := readConfig(ctx, req.Storage, r.Config)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return logical.ErrorResponse("config: config %q does not exist; write config/%s first", r.Config, r.Config), nil
+	}
+	var warnings []string
+	sys := b.System()
+	if r.TTL > sys.MaxLeaseTTL() {
+		warnings = append(warnings, fmt.Sprintf("ttl %s is above the mount's max TTL %s: leases will be capped at it", r.TTL, sys.MaxLeaseTTL()))
+	}
+	if r.MaxTTL > sys.MaxLeaseTTL() {
+		warnings = append(warnings, fmt.Sprintf("max_ttl %s is above the mount's max TTL %s: leases will be capped at it", r.MaxTTL, sys.MaxLeaseTTL()))
+	}
+	entry, err := logical.StorageEntryJSON(rolePrefix+name, r)
+	if err != nil {
+		return nil, fmt.Errorf("encode role %q: %w", name, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := req.Storage.Put(ctx, entry); err != nil {
+		return nil, fmt.Errorf("store role %q: %w", name, err)
+	}
+	delete(b.roles, name)
+	if len(warnings) == 0 {
+		return nil, nil
+	}
+	return &logical.Response{Warnings: warnings}, nil
+}
+
+// buildRole merges a write into the stored role (nil at create) and checks the result.
+func buildRole(old *roleEntry, d *framework.FieldData) (*roleEntry, error) {
+	r := &roleEntry{}
+	if old != nil {
+		*r = *old
+	}
+	if v, ok := d.GetOk("config"); ok {
+		r.Config = strings.TrimSpace(v.(string))
+	}
+	if r.Config == "" {
+		return nil, fmt.Errorf("config: required: the name of the config this role uses")
+	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"ttl", &r.TTL}, {"max_ttl", &r.MaxTTL}} {
+		if v, ok := d.GetOk(f.name); ok {
+			secs := v.(int)
+			if secs < 0 {
+				return nil, fmt.Errorf("%s: must not be negative", f.name)
+			}
+			*f.dst = time.Duration(secs) * time.Second
+		}
+	}
+	if r.TTL > 0 && r.MaxTTL > 0 && r.TTL > r.MaxTTL {
+		return nil, fmt.Errorf("ttl: %s is above max_ttl %s", r.TTL, r.MaxTTL)
+	}
+	return r, nil
+}

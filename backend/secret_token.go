@@ -1,0 +1,122 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// secretTokenType is a FortiLAN Cloud or FortiCloud access token.
+const secretTokenType = "access_token"
+
+// expiredSlack: a token this far past its expiry is surely gone upstream; revoking it would
+// only spend a rate-limited call.
+const expiredSlack = time.Minute
+
+func secretToken(b *backend) *framework.Secret {
+	return &framework.Secret{
+		Type: secretTokenType,
+		Fields: map[string]*framework.FieldSchema{
+			"access_token": {Type: framework.TypeString, Description: "Access token, for Authorization: Bearer."},
+			"expires_at":   {Type: framework.TypeString, Description: "When the token expires upstream (RFC 3339)."},
+			"url":          {Type: framework.TypeString, Description: "Where to use the token (FortiLAN base URL)."},
+			"token_type":   {Type: framework.TypeString, Description: "Token type (Bearer), for forticloud."},
+		},
+		Renew:  b.tokenRenew,
+		Revoke: b.tokenRevoke,
+	}
+}
+
+// tokenRenew extends the lease within max_ttl and never past the token's own expiry.
+func (b *backend) tokenRenew(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	l, err := decodeLease(req.Secret.InternalData)
+	if err != nil || l.AccessToken == "" && !l.Shared {
+		return logical.ErrorResponse("lease has no token to renew"), nil
+	}
+	ttl, maxTTL := b.ttls(ctx, req.Storage, l)
+	if exp := l.expiresAt(); !exp.IsZero() {
+		if !time.Now().Before(exp) {
+			return logical.ErrorResponse("the token expired upstream at %s: read creds again", exp.UTC().Format(time.RFC3339)), nil
+		}
+		// Vault counts MaxTTL from the lease's issue time on renew.
+		limit := exp.Sub(req.Secret.IssueTime)
+		if maxTTL == 0 || maxTTL > limit {
+			maxTTL = limit
+		}
+	}
+	resp := &logical.Response{Secret: req.Secret}
+	resp.Secret.TTL, resp.Secret.MaxTTL = ttl, maxTTL
+	return resp, nil
+}
+
+// tokenRevoke invalidates the token, or gives up the lease's share of an API user's token.
+func (b *backend) tokenRevoke(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	l, err := decodeLease(req.Secret.InternalData)
+	if err != nil || l.AccessToken == "" && !l.Shared {
+		b.Logger().Warn("revoke: lease holds no token; nothing to invalidate", "config", l.Config)
+		return nil, nil
+	}
+	if l.Shared {
+		return nil, b.releaseShare(ctx, req.Storage, l)
+	}
+	return nil, b.invalidateToken(ctx, req.Storage, l)
+}
+
+func (b *backend) invalidateToken(ctx context.Context, s logical.Storage, l leaseInternal) error {
+	if exp := l.expiresAt(); !exp.IsZero() && time.Since(exp) > expiredSlack {
+		return nil
+	}
+	conn, done, err := b.conn(ctx, s, l)
+	if err != nil {
+		return err
+	}
+	defer done()
+	err = conn.Tokens.Revoke(ctx, l.AccessToken)
+	if errors.Is(err, client.ErrGone) {
+		b.Logger().Debug("revoke: token already gone upstream", "config", l.Config)
+		return nil
+	}
+	return err
+}
+
+// tokenData is what a token lease shows its holder.
+func tokenData(l leaseInternal, tok client.Token) map[string]any {
+	d := map[string]any{"access_token": tok.AccessToken}
+	if !tok.ExpiresAt.IsZero() {
+		d["expires_at"] = tok.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	if l.Type == client.TypeFortiCloud {
+		d["token_type"] = tok.TokenType
+	} else {
+		d["url"] = l.URL
+	}
+	return d
+}
+
+// capAtExpiry keeps a new lease's TTLs within the token's expiry, saying so when it cut them.
+func (b *backend) capAtExpiry(resp *logical.Response, exp time.Time) error {
+	if exp.IsZero() {
+		return nil
+	}
+	left := time.Until(exp).Truncate(time.Second)
+	if left <= 0 {
+		return fmt.Errorf("the upstream issued a token that already expired at %s: check the clocks", exp.UTC().Format(time.RFC3339))
+	}
+	ttl := resp.Secret.TTL
+	if ttl == 0 {
+		ttl = b.System().DefaultLeaseTTL()
+	}
+	if ttl > left {
+		resp.Secret.TTL = left
+		resp.AddWarning(fmt.Sprintf("lease TTL capped at %s: the token expires upstream at %s", left, exp.UTC().Format(time.RFC3339)))
+	}
+	if resp.Secret.MaxTTL == 0 || resp.Secret.MaxTTL > left {
+		resp.Secret.MaxTTL = left
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package backend
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// A FortiCloud API user has one live OAuth token at a time: minting a new one kills the last.
+// Leases that hand out the token itself (fortilan and forticloud with forticloud_api_user)
+// therefore share it. The share is kept in storage, so that it survives restarts, and changed
+// only under the API user's lock, so that a revoke and a new creds never race.
+
+const sharePrefix = "shares/"
+
+// shareMinLeft: a token with less life than this left is not handed out again; a new one is
+// minted instead.
+const shareMinLeft = time.Minute
+
+type shareEntry struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type,omitempty"`
+	ExpiresAt   int64  `json:"expires_at,omitempty"`
+	Leases      int    `json:"leases"`
+}
+
+// apiUserKey names one API user at one IAM endpoint, for locking.
+func apiUserKey(authURL, apiID string) string {
+	return "apiuser\n" + authURL + "\n" + apiID
+}
+
+// shareKey is where a config's share of one API user lives. The API user's identity is part of
+// the key, so that a config rewritten with another API user starts a share of its own, while
+// leases of the old one still find theirs.
+func shareKey(config, authURL, clientID, apiID string) string {
+	h := sha256.Sum256([]byte(authURL + "\n" + clientID + "\n" + apiID))
+	return sharePrefix + config + "/" + hex.EncodeToString(h[:16])
+}
+
+func readShare(ctx context.Context, s logical.Storage, key string) (*shareEntry, error) {
+	e, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read token share: %w", err)
+	}
+	if e == nil {
+		return nil, nil
+	}
+	var sh shareEntry
+	if err := e.DecodeJSON(&sh); err != nil {
+		return nil, fmt.Errorf("decode token share: %w", err)
+	}
+	return &sh, nil
+}
+
+func writeShare(ctx context.Context, s logical.Storage, key string, sh *shareEntry) error {
+	e, err := logical.StorageEntryJSON(key, sh)
+	if err != nil {
+		return fmt.Errorf("encode token share: %w", err)
+	}
+	if err := s.Put(ctx, e); err != nil {
+		return fmt.Errorf("store token share: %w", err)
+	}
+	return nil
+}
+
+func (sh *shareEntry) live(now time.Time) bool {
+	return sh != nil && sh.AccessToken != "" && (sh.ExpiresAt == 0 || time.Unix(sh.ExpiresAt, 0).Sub(now) > shareMinLeft)
+}
+
+// issueShared hands out a share of the API user's live token, minting one when none is live.
+func (b *backend) issueShared(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
+	e := c.entry
+	l.Shared = true
+	key := shareKey(l.Config, e.AuthURL, e.ClientID, e.APIID)
+	unlock := b.apiUsers.Lock(apiUserKey(e.AuthURL, e.APIID))
+	defer unlock()
+
+	sh, err := readShare(ctx, req.Storage, key)
+	if err != nil {
+		return nil, err
+	}
+	if !sh.live(time.Now()) {
+		tok, err := c.conn.Tokens.Issue(ctx)
+		if err != nil {
+			return nil, upstreamError(l.Config, err)
+		}
+		// Any token left in the share died when this one was minted.
+		sh = &shareEntry{AccessToken: tok.AccessToken, TokenType: tok.TokenType}
+		if !tok.ExpiresAt.IsZero() {
+			sh.ExpiresAt = tok.ExpiresAt.Unix()
+		}
+	}
+	sh.Leases++
+	if err := writeShare(ctx, req.Storage, key, sh); err != nil {
+		if sh.Leases == 1 {
+			_ = c.conn.Tokens.Revoke(context.WithoutCancel(ctx), sh.AccessToken)
+		}
+		return nil, err
+	}
+	l.AccessToken, l.ExpiresAt = sh.AccessToken, sh.ExpiresAt
+	tok := client.Token{AccessToken: sh.AccessToken, TokenType: sh.TokenType}
+	if sh.ExpiresAt != 0 {
+		tok.ExpiresAt = time.Unix(sh.ExpiresAt, 0)
+	}
+	resp := b.Secret(secretTokenType).Response(tokenData(l, tok), l.toMap())
+	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
+	if err := b.capAtExpiry(resp, tok.ExpiresAt); err != nil {
+		b.releaseShareLocked(ctx, req.Storage, l, key)
+		return nil, err
+	}
+	return b.guard(ctx, req, walKindShare, l, resp)
+}
+
+// releaseShare gives up one lease's share of its token; the last one out revokes the token.
+func (b *backend) releaseShare(ctx context.Context, s logical.Storage, l leaseInternal) error {
+	unlock := b.apiUsers.Lock(apiUserKey(l.AuthURL, l.apiID()))
+	defer unlock()
+	return b.releaseShareLocked(ctx, s, l, l.shareKey())
+}
+
+func (b *backend) releaseShareLocked(ctx context.Context, s logical.Storage, l leaseInternal, key string) error {
+	sh, err := readShare(ctx, s, key)
+	if err != nil {
+		return err
+	}
+	if sh == nil || sh.AccessToken != l.AccessToken {
+		// The lease's token was replaced since, which killed it upstream.
+		return nil
+	}
+	if sh.Leases > 1 {
+		sh.Leases--
+		return writeShare(ctx, s, key, sh)
+	}
+	if sh.ExpiresAt == 0 || time.Since(time.Unix(sh.ExpiresAt, 0)) < expiredSlack {
+		conn, done, err := b.conn(ctx, s, l)
+		if err != nil {
+			return err
+		}
+		defer done()
+		if err := conn.Tokens.Revoke(ctx, sh.AccessToken); err != nil && !errors.Is(err, client.ErrGone) {
+			return err
+		}
+	}
+	if err := s.Delete(ctx, key); err != nil {
+		return fmt.Errorf("delete token share: %w", err)
+	}
+	return nil
+}
+
+// verifyShared checks an API user's credentials without killing the token its leases share:
+// while a share is live, minting a token to test would end it.
+func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Conn) error {
+	unlock := b.apiUsers.Lock(apiUserKey(c.AuthURL, c.APIID))
+	defer unlock()
+	sh, err := readShare(ctx, s, shareKey(name, c.AuthURL, c.ClientID, c.APIID))
+	if err != nil {
+		return err
+	}
+	if sh.live(time.Now()) {
+		b.Logger().Info("verify_connection: the API user's token is live and shared by leases; not minting another", "config", name)
+		return nil
+	}
+	tok, err := conn.Tokens.Issue(ctx)
+	if err != nil {
+		return err
+	}
+	if err := conn.Tokens.Revoke(context.WithoutCancel(ctx), tok.AccessToken); err != nil && !errors.Is(err, client.ErrGone) {
+		b.Logger().Warn("verify_connection: token revoke failed; the token will expire upstream", "config", name, "error", err)
+	}
+	return nil
+}

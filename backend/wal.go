@@ -1,0 +1,49 @@
+package backend
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// WAL kinds: what a rollback must end.
+const (
+	walKindSession = "session" // log the session out
+	walKindToken   = "token"   // invalidate the token
+	walKindShare   = "share"   // give up one share of an API user's token
+)
+
+// walGiveUp: past this age an entry is dropped. FAZ sessions idle out and tokens expire long
+// before, so nothing can still be live.
+const walGiveUp = 24 * time.Hour
+
+// walRollback ends a credential that was issued but never handed over to a lease.
+func (b *backend) walRollback(ctx context.Context, req *logical.Request, kind string, data any) error {
+	l, err := decodeLease(data)
+	if err != nil {
+		b.Logger().Warn("WAL rollback: dropping an entry that cannot be read", "kind", kind, "error", err)
+		return nil
+	}
+	if l.IssuedAt != 0 && time.Since(time.Unix(l.IssuedAt, 0)) > walGiveUp {
+		b.Logger().Warn("WAL rollback: dropping an entry too old to matter", "kind", kind, "config", l.Config)
+		return nil
+	}
+	switch kind {
+	case walKindSession:
+		err = b.logout(ctx, req.Storage, l)
+	case walKindToken:
+		err = b.invalidateToken(ctx, req.Storage, l)
+	case walKindShare:
+		err = b.releaseShare(ctx, req.Storage, l)
+	default:
+		b.Logger().Warn("WAL rollback: dropping an entry of unknown kind", "kind", kind)
+		return nil
+	}
+	if err != nil {
+		b.Logger().Warn("WAL rollback failed; will retry", "kind", kind, "config", l.Config, "error", err)
+		return err
+	}
+	b.Logger().Info("WAL rollback ended a credential that had no lease", "kind", kind, "config", l.Config)
+	return nil
+}

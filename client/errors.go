@@ -1,0 +1,111 @@
+// Package client speaks to the Fortinet APIs: FortiAnalyzer/FortiManager JSON-RPC, FortiLAN
+// Cloud and FortiCloud IAM OAuth. It knows nothing of Vault.
+package client
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kinds of failure the backend must tell apart. Every *Error wraps exactly one of them.
+var (
+	// ErrRefused: the upstream refused the credentials or the request. Retrying will not help,
+	// and for logins may lock the account out.
+	ErrRefused = errors.New("refused")
+	// ErrGone: the session or token no longer exists upstream (FAZ -11, FortiLAN 401).
+	// For a logout or an invalidation this means the work is already done.
+	ErrGone = errors.New("already gone")
+	// ErrRetryLater: a transient failure (network, 5xx, 429, timeout); the same call may
+	// succeed later.
+	ErrRetryLater = errors.New("try again later")
+	// ErrProtocol: the answer could not be understood (HTML page, broken JSON, too large).
+	ErrProtocol = errors.New("unexpected answer")
+	// ErrLoginLimit: FortiAnalyzer/FortiManager refused a login because the admin already holds
+	// its maximum number of sessions (login-max).
+	ErrLoginLimit = errors.New("too many sessions")
+)
+
+// Error is a failed upstream call. It never holds a secret: messages from upstream are scrubbed
+// of every secret the call sent, and truncated.
+type Error struct {
+	Op         string        // what was attempted, e.g. "fortianalyzer: login"
+	Kind       error         // one of the Err* values above
+	Status     int           // HTTP status, when one was received
+	Code       int           // JSON-RPC status code, when one was read
+	Message    string        // the upstream's own words, scrubbed
+	RetryAfter time.Duration // from Retry-After, when the upstream sent one
+	Err        error         // the underlying error, if any (network, decoding)
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Op)
+	b.WriteString(": ")
+	b.WriteString(e.Kind.Error())
+	if e.Status != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
+	}
+	if e.Code != 0 {
+		fmt.Fprintf(&b, " (code %d)", e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, "; retry after %s", e.RetryAfter.Round(time.Second))
+	}
+	return b.String()
+}
+
+// Unwrap lets errors.Is match both the kind and the underlying error.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// RetryAfter reports how long the upstream asked to wait, if err carries that.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
+
+const maxMessage = 200
+
+// scrub removes every secret from an upstream message and shortens it, so that nothing the
+// call sent can come back in an error.
+func scrub(msg string, secrets ...string) string {
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		}
+	}
+	msg = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, msg)
+	msg = strings.TrimSpace(msg)
+	if len(msg) > maxMessage {
+		cut := maxMessage
+		for cut > 0 && !isRuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "..."
+	}
+	return msg
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,72 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// DefaultFortiLANURL is FortiLAN Cloud's global region.
+const DefaultFortiLANURL = "https://fortilan.forticloud.com"
+
+// FortiLAN is a FortiLAN Cloud (FortiEdge Cloud) client for one regional base URL.
+type FortiLAN struct {
+	base string
+	t    *Transport
+	now  func() time.Time
+}
+
+// NewFortiLAN returns a client for base (https://fortilan.forticloud.com or a region).
+func NewFortiLAN(base string, t *Transport) *FortiLAN {
+	return &FortiLAN{base: strings.TrimRight(base, "/"), t: t, now: time.Now}
+}
+
+// LANUser is an email or IAM user's login.
+type LANUser struct {
+	AccountID string
+	UserName  string
+	Password  string
+	IAM       bool // adds "type":"iamuser"
+}
+
+// Login gets an access token (/api/v1/auth).
+func (c *FortiLAN) Login(ctx context.Context, u LANUser) (Token, error) {
+	const op = "fortilan: login"
+	body := map[string]string{"accountId": u.AccountID, "userName": u.UserName, "password": u.Password}
+	if u.IAM {
+		body["type"] = "iamuser"
+	}
+	r := request{op: op, url: c.base + "/api/v1/auth", body: body, secrets: []string{u.Password}}
+	resp, err := c.t.post(ctx, r)
+	if err != nil {
+		return Token{}, err
+	}
+	if resp.status != http.StatusOK && resp.status != http.StatusCreated {
+		return Token{}, c.t.statusError(r, resp)
+	}
+	tok, err := ParseToken(resp.body, c.now())
+	if err != nil {
+		return Token{}, &Error{Op: op, Kind: ErrRefused, Status: resp.status, Message: scrub(err.Error(), u.Password)}
+	}
+	return tok, nil
+}
+
+// Invalidate ends a token (/api/v1/auth/invalidate_token). A token the upstream no longer knows
+// (401) answers ErrGone.
+func (c *FortiLAN) Invalidate(ctx context.Context, token string) error {
+	const op = "fortilan: invalidate token"
+	r := request{op: op, url: c.base + "/api/v1/auth/invalidate_token", bearer: token,
+		body: map[string]string{"access_token": token}, secrets: []string{token}}
+	resp, err := c.t.post(ctx, r)
+	if err != nil {
+		return err
+	}
+	switch {
+	case resp.status >= 200 && resp.status < 300:
+		return nil
+	case resp.status == http.StatusUnauthorized:
+		return &Error{Op: op, Kind: ErrGone, Status: resp.status}
+	}
+	return c.t.statusError(r, resp)
+}

@@ -1,0 +1,262 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+)
+
+// JSON-RPC status codes with a meaning of their own [fortinet-apis.md §1].
+const (
+	codeOK       = 0
+	codeInternal = -1
+	codeGone     = -11 // no permission, and also: the session no longer exists
+)
+
+// JSONRPC is a FortiAnalyzer/FortiManager JSON-RPC client for one base URL.
+type JSONRPC struct {
+	product string // "fortianalyzer" or "fortimanager", for errors
+	base    string // https://host, without a trailing slash
+	t       *Transport
+	id      atomic.Uint64
+}
+
+// NewJSONRPC returns a client for the product at base (https://host).
+func NewJSONRPC(product, base string, t *Transport) *JSONRPC {
+	return &JSONRPC{product: product, base: strings.TrimRight(base, "/"), t: t}
+}
+
+type rpcParam struct {
+	URL  string `json:"url"`
+	Data any    `json:"data,omitempty"`
+}
+
+type rpcRequest struct {
+	ID      uint64     `json:"id"`
+	Method  string     `json:"method"`
+	Params  []rpcParam `json:"params"`
+	Session *string    `json:"session"`
+}
+
+// rpcResult is the part of a JSON-RPC answer the client reads.
+type rpcResult struct {
+	Code    int
+	Message string
+	Session string
+	Data    json.RawMessage
+}
+
+func (c *JSONRPC) call(ctx context.Context, op, method, url string, data any, session string, secrets ...string) (*rpcResult, error) {
+	req := rpcRequest{ID: c.id.Add(1), Method: method, Params: []rpcParam{{URL: url, Data: data}}}
+	if session != "" {
+		req.Session = &session
+	}
+	op = c.product + ": " + op
+	resp, err := c.t.post(ctx, request{op: op, url: c.base + "/jsonrpc", body: req, secrets: append(secrets, session)})
+	if err != nil {
+		return nil, err
+	}
+	res, err := ParseRPC(resp.body)
+	if err != nil {
+		// The HTTP status says nothing about the result; it only explains a body we cannot read.
+		kind := ErrProtocol
+		if resp.status == 401 || resp.status == 403 {
+			kind = ErrRefused
+		}
+		return nil, &Error{Op: op, Kind: kind, Status: resp.status, Err: err}
+	}
+	res.Message = scrub(res.Message, append(secrets, session)...)
+	return res, nil
+}
+
+// ParseRPC reads a JSON-RPC answer: result as a list or a single object, code as a number or
+// a numeric string, session as a string or absent.
+func ParseRPC(body []byte) (*rpcResult, error) {
+	var raw struct {
+		Result  json.RawMessage `json:"result"`
+		Session json.RawMessage `json:"session"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		if looksLikeHTML(body) {
+			return nil, errors.New("an HTML page instead of JSON-RPC")
+		}
+		return nil, errors.New("an answer that is not JSON-RPC")
+	}
+	first := bytes.TrimSpace(raw.Result)
+	if len(first) == 0 || bytes.Equal(first, []byte("null")) {
+		return nil, errors.New("a JSON-RPC answer without a result")
+	}
+	if first[0] == '[' {
+		var list []json.RawMessage
+		if err := json.Unmarshal(first, &list); err != nil {
+			return nil, errors.New("a JSON-RPC result that is not a list of objects")
+		}
+		if len(list) == 0 {
+			return nil, errors.New("a JSON-RPC answer with an empty result")
+		}
+		first = list[0]
+	}
+	var item struct {
+		Status *struct {
+			Code    json.RawMessage `json:"code"`
+			Message json.RawMessage `json:"message"`
+		} `json:"status"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(first, &item); err != nil {
+		return nil, errors.New("a JSON-RPC result that is not an object")
+	}
+	if item.Status == nil {
+		return nil, errors.New("a JSON-RPC result without a status")
+	}
+	code, ok := parseCode(item.Status.Code)
+	if !ok {
+		return nil, errors.New("a JSON-RPC status without a numeric code")
+	}
+	res := &rpcResult{Code: code, Data: item.Data}
+	var msg string
+	if json.Unmarshal(item.Status.Message, &msg) == nil {
+		res.Message = msg
+	}
+	var sid string
+	if json.Unmarshal(raw.Session, &sid) == nil {
+		res.Session = sid
+	}
+	return res, nil
+}
+
+func parseCode(raw json.RawMessage) (int, bool) {
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		i, err := strconv.Atoi(n.String())
+		return i, err == nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		i, err := strconv.Atoi(strings.TrimSpace(s))
+		return i, err == nil
+	}
+	return 0, false
+}
+
+// loginError classifies a refused login. The code for a wrong password is not published: any
+// non-zero code is a refusal, never retried, except a full session table, which says so.
+func (c *JSONRPC) loginError(op string, res *rpcResult) error {
+	e := &Error{Op: c.product + ": " + op, Kind: ErrRefused, Code: res.Code, Message: res.Message}
+	if isLoginLimit(res.Message) {
+		e.Kind = ErrLoginLimit
+	}
+	if res.Code == codeOK {
+		e.Kind = ErrProtocol
+		e.Message = "login answered OK without a session"
+	}
+	return e
+}
+
+func isLoginLimit(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "login-max") || strings.Contains(m, "too many") ||
+		(strings.Contains(m, "max") && (strings.Contains(m, "session") || strings.Contains(m, "login")))
+}
+
+// LoginCloudToken opens a session with a FortiCloud token (/sys/login/cloud, as seed 000 shows).
+func (c *JSONRPC) LoginCloudToken(ctx context.Context, token string) (string, error) {
+	const op = "login with forticloud token"
+	res, err := c.call(ctx, op, "exec", "/sys/login/cloud", map[string]string{"token": token}, "", token)
+	if err != nil {
+		return "", err
+	}
+	if res.Code != codeOK || res.Session == "" {
+		return "", c.loginError(op, res)
+	}
+	return res.Session, nil
+}
+
+// LoginUser opens a session as a local admin (/sys/login/user).
+func (c *JSONRPC) LoginUser(ctx context.Context, user, password string) (string, error) {
+	const op = "login as local user"
+	data := []map[string]string{{"user": user, "passwd": password}}
+	res, err := c.call(ctx, op, "exec", "/sys/login/user", data, "", password)
+	if err != nil {
+		return "", err
+	}
+	if res.Code != codeOK || res.Session == "" {
+		return "", c.loginError(op, res)
+	}
+	return res.Session, nil
+}
+
+// ExchangeCloud trades a FortiCloud OAuth access token for a JSON-RPC session at
+// /p/forticloud_jsonrpc_login/ (FAZ Cloud, FMG Cloud), over HTTP/1.1 as Fortinet's how-to does.
+func (c *JSONRPC) ExchangeCloud(ctx context.Context, accessToken string) (string, error) {
+	op := c.product + ": forticloud session exchange"
+	resp, err := c.t.post(ctx, request{
+		op: op, url: c.base + "/p/forticloud_jsonrpc_login/", http1: true,
+		body: map[string]string{"access_token": accessToken}, secrets: []string{accessToken},
+	})
+	if err != nil {
+		return "", err
+	}
+	if resp.status != 200 {
+		return "", c.t.statusError(request{op: op, secrets: []string{accessToken}}, resp)
+	}
+	sid, err := ParseExchange(resp.body)
+	if err != nil {
+		return "", &Error{Op: op, Kind: ErrRefused, Status: resp.status, Message: scrub(err.Error(), accessToken)}
+	}
+	return sid, nil
+}
+
+// ParseExchange reads the bare {"session": "..."} the FortiCloud exchange answers.
+func ParseExchange(body []byte) (string, error) {
+	var v struct {
+		Session json.RawMessage `json:"session"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		if looksLikeHTML(body) {
+			return "", errors.New("an HTML page instead of a session")
+		}
+		return "", errors.New("an answer that is not JSON")
+	}
+	var sid string
+	if json.Unmarshal(v.Session, &sid) != nil || sid == "" {
+		if m := upstreamMessage(body); m != "" {
+			return "", fmt.Errorf("no session in the answer: %s", m)
+		}
+		return "", errors.New("no session in the answer")
+	}
+	return sid, nil
+}
+
+// Logout ends a session (/sys/logout). A session already gone answers ErrGone.
+func (c *JSONRPC) Logout(ctx context.Context, session string) error {
+	return c.sessionCall(ctx, "logout", "exec", "/sys/logout", session)
+}
+
+// Status probes a session (/sys/status), which also resets its idle timer. A session already
+// gone answers ErrGone.
+func (c *JSONRPC) Status(ctx context.Context, session string) error {
+	return c.sessionCall(ctx, "status", "get", "/sys/status", session)
+}
+
+func (c *JSONRPC) sessionCall(ctx context.Context, op, method, url, session string) error {
+	res, err := c.call(ctx, op, method, url, nil, session)
+	if err != nil {
+		return err
+	}
+	switch res.Code {
+	case codeOK:
+		return nil
+	case codeGone:
+		return &Error{Op: c.product + ": " + op, Kind: ErrGone, Code: res.Code, Message: res.Message}
+	case codeInternal:
+		return &Error{Op: c.product + ": " + op, Kind: ErrRetryLater, Code: res.Code, Message: res.Message}
+	default:
+		return &Error{Op: c.product + ": " + op, Kind: ErrRefused, Code: res.Code, Message: res.Message}
+	}
+}

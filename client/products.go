@@ -1,0 +1,102 @@
+package client
+
+import (
+	"slices"
+	"time"
+)
+
+// Product types, as the config's `type` names them.
+const (
+	TypeFortiAnalyzer = "fortianalyzer"
+	TypeFortiManager  = "fortimanager"
+	TypeFortiLAN      = "fortilan"
+	TypeFortiCloud    = "forticloud"
+)
+
+// Auth methods, as the config's `auth_method` names them.
+const (
+	AuthForticloudToken = "forticloud_token"
+	AuthAPIUser         = "forticloud_api_user"
+	AuthLocalUser       = "local_user"
+	AuthEmailUser       = "email_user"
+	AuthIAMUser         = "iam_user"
+)
+
+// Family says what a product leases: a JSON-RPC session or an access token.
+type Family int
+
+const (
+	FamilySession Family = iota + 1
+	FamilyToken
+)
+
+// Product is one row of what the engine supports: adding a product is adding a row here and
+// an issuer in issuer.go.
+type Product struct {
+	Type              string
+	Family            Family
+	AuthMethods       []string
+	DefaultAuthMethod string // "" when the method must be given
+	DefaultURL        string // "" when the URL must be given, for products that use one
+	UsesURL           bool
+	DefaultClientID   string // for forticloud_api_user; "" when it must be given
+}
+
+// Supports reports whether the product takes method.
+func (p Product) Supports(method string) bool { return slices.Contains(p.AuthMethods, method) }
+
+var products = []Product{
+	{Type: TypeFortiAnalyzer, Family: FamilySession, UsesURL: true,
+		AuthMethods:     []string{AuthForticloudToken, AuthAPIUser, AuthLocalUser},
+		DefaultClientID: "FortiAnalyzer"},
+	{Type: TypeFortiManager, Family: FamilySession, UsesURL: true,
+		AuthMethods:     []string{AuthForticloudToken, AuthAPIUser, AuthLocalUser},
+		DefaultClientID: "FortiManager"},
+	{Type: TypeFortiLAN, Family: FamilyToken, UsesURL: true, DefaultURL: DefaultFortiLANURL,
+		AuthMethods: []string{AuthEmailUser, AuthIAMUser, AuthAPIUser}, DefaultAuthMethod: AuthEmailUser,
+		DefaultClientID: "fortilancloud"},
+	{Type: TypeFortiCloud, Family: FamilyToken,
+		AuthMethods: []string{AuthAPIUser}, DefaultAuthMethod: AuthAPIUser},
+}
+
+// LookupProduct finds a product by type.
+func LookupProduct(typ string) (Product, bool) {
+	for _, p := range products {
+		if p.Type == typ {
+			return p, true
+		}
+	}
+	return Product{}, false
+}
+
+// ProductTypes lists the supported types.
+func ProductTypes() []string {
+	out := make([]string, len(products))
+	for i, p := range products {
+		out[i] = p.Type
+	}
+	return out
+}
+
+// Settings is everything needed to reach one product and log in to it. Revocation needs only
+// the connection part (type, URLs, client id, TLS, timeout): credentials may be left empty.
+type Settings struct {
+	Type       string
+	AuthMethod string
+	URL        string
+	AuthURL    string
+	ClientID   string
+	Token      string
+	APIID      string
+	Username   string
+	Password   string
+	AccountID  string
+	TLS        TLSConfig
+	Timeout    time.Duration
+}
+
+// SharesToken reports whether the leased credential is an API user's OAuth token itself, of
+// which only one lives at a time, so that leases must share it.
+func (s Settings) SharesToken() bool {
+	return s.AuthMethod == AuthAPIUser && (s.Type == TypeFortiLAN || s.Type == TypeFortiCloud)
+}

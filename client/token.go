@@ -1,0 +1,82 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Token is an access token with its expiry, as FortiLAN and FortiCloud IAM issue them.
+type Token struct {
+	AccessToken  string
+	RefreshToken string
+	TokenType    string
+	ExpiresAt    time.Time // zero when the upstream gave no lifetime
+}
+
+// absoluteAfter splits the two readings of expires_in: FortiLAN's documented example
+// (1593739101) is a UNIX time, IAM's (14400) is seconds from now [fortinet-apis.md §2, §3].
+const absoluteAfter = 1_000_000_000
+
+// expiry reads an expires_in value given as a number or a numeric string.
+func expiry(raw json.RawMessage, now time.Time) (time.Time, error) {
+	raw = json.RawMessage(strings.TrimSpace(string(raw)))
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		raw = json.RawMessage(strings.TrimSpace(s))
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f != f || f < 0 || f > 1e12 {
+		return time.Time{}, errors.New("expires_in is not a usable number")
+	}
+	if f >= absoluteAfter {
+		return time.Unix(int64(f), 0).UTC(), nil
+	}
+	return now.Add(time.Duration(f * float64(time.Second))).UTC().Truncate(time.Second), nil
+}
+
+// ParseToken reads an access-token answer from FortiLAN (/api/v1/auth) or FortiCloud IAM
+// (/api/v1/oauth/token/). An answer that names an error, or lacks a token, is an error whose
+// text is the upstream's message, unscrubbed: callers scrub it.
+func ParseToken(body []byte, now time.Time) (Token, error) {
+	var v struct {
+		AccessToken  json.RawMessage `json:"access_token"`
+		RefreshToken json.RawMessage `json:"refresh_token"`
+		TokenType    json.RawMessage `json:"token_type"`
+		ExpiresIn    json.RawMessage `json:"expires_in"`
+		Status       json.RawMessage `json:"status"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		if looksLikeHTML(body) {
+			return Token{}, errors.New("an HTML page instead of a token")
+		}
+		return Token{}, errors.New("an answer that is not JSON")
+	}
+	var t Token
+	str := func(raw json.RawMessage) string {
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		return s
+	}
+	t.AccessToken = str(v.AccessToken)
+	t.RefreshToken = str(v.RefreshToken)
+	t.TokenType = str(v.TokenType)
+	status := strings.ToLower(str(v.Status))
+	if t.AccessToken == "" || (status != "" && status != "success") {
+		if m := upstreamMessage(body); m != "" {
+			return Token{}, errors.New(m)
+		}
+		return Token{}, errors.New("no access_token in the answer")
+	}
+	exp, err := expiry(v.ExpiresIn, now)
+	if err != nil {
+		return Token{}, err
+	}
+	t.ExpiresAt = exp
+	return t, nil
+}

@@ -1,0 +1,342 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultTimeout     = 30 * time.Second
+	DefaultMaxBody     = 1 << 20
+	DefaultRetryBudget = 20 * time.Second
+	defaultMaxAttempts = 4
+	userAgent          = "vault-plugin-secrets-forticloud"
+)
+
+// TLSConfig is how to trust an upstream.
+type TLSConfig struct {
+	CACert     string // PEM bundle trusted on top of the system pool
+	ServerName string // name to verify when it differs from the URL's host
+	SkipVerify bool
+}
+
+// Options shape one Transport.
+type Options struct {
+	TLS     TLSConfig
+	Timeout time.Duration // one HTTP request
+	MaxBody int64         // cap on an answer's size
+	// RetryBudget bounds the time spent on one call, retries and waits included. It is kept
+	// below Vault's own request timeout so that a retried call still answers in time.
+	RetryBudget time.Duration
+	// MaxAttempts bounds the tries of one call; 1 disables retries.
+	MaxAttempts int
+}
+
+// Transport is the HTTP side of one config: one pooled client with its TLS settings, plus a
+// second one limited to HTTP/1.1 for the FortiCloud exchange, whose firmware mishandles HTTP/2.
+type Transport struct {
+	hc, h1      *http.Client
+	maxBody     int64
+	budget      time.Duration
+	maxAttempts int
+}
+
+// ParseCACert reads a PEM bundle into a pool that also holds the system roots.
+func ParseCACert(bundle string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if bundle == "" {
+		return pool, nil
+	}
+	rest := []byte(bundle)
+	n := 0
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("PEM block %d is %q, not CERTIFICATE", n+1, block.Type)
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", n+1, err)
+		}
+		pool.AddCert(cert)
+		n++
+	}
+	if n == 0 {
+		return nil, errors.New("no PEM certificate found")
+	}
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return nil, errors.New("trailing data after the last PEM certificate")
+	}
+	return pool, nil
+}
+
+// NewTransport builds the HTTP clients for one config.
+func NewTransport(o Options) (*Transport, error) {
+	pool, err := ParseCACert(o.TLS.CACert)
+	if err != nil {
+		return nil, fmt.Errorf("ca_cert: %w", err)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.RetryBudget <= 0 {
+		o.RetryBudget = DefaultRetryBudget
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = defaultMaxAttempts
+	}
+	tc := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		RootCAs:            pool,
+		ServerName:         o.TLS.ServerName,
+		InsecureSkipVerify: o.TLS.SkipVerify, //nolint:gosec // an explicit, logged operator choice
+	}
+	mk := func(h2 bool) *http.Client {
+		tr := &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			TLSClientConfig:       tc.Clone(),
+			ForceAttemptHTTP2:     h2,
+			MaxIdleConns:          128,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		}
+		if !h2 {
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		}
+		return &http.Client{
+			Transport: tr,
+			Timeout:   o.Timeout,
+			// A redirect could carry a password or token to another host: never follow one.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return &Transport{hc: mk(true), h1: mk(false), maxBody: o.MaxBody, budget: o.RetryBudget, maxAttempts: o.MaxAttempts}, nil
+}
+
+// Close drops idle connections.
+func (t *Transport) Close() {
+	t.hc.CloseIdleConnections()
+	t.h1.CloseIdleConnections()
+}
+
+// request is one JSON POST.
+type request struct {
+	op      string // for errors: "fortilan: login"
+	url     string
+	body    any
+	bearer  string   // Authorization: Bearer, if set
+	secrets []string // scrubbed from any upstream message
+	http1   bool
+}
+
+// response is an answer read whole, within the size cap.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// post sends r, retrying connection errors, 5xx and 429 with backoff and jitter within the
+// retry budget. Anything else, a refused login above all, is returned at once.
+func (t *Transport) post(ctx context.Context, r request) (*response, error) {
+	payload, err := json.Marshal(r.body)
+	if err != nil {
+		return nil, &Error{Op: r.op, Kind: ErrProtocol, Err: fmt.Errorf("encode request: %w", err)}
+	}
+	deadline := time.Now().Add(t.budget)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	var last error
+	for attempt := 0; attempt < t.maxAttempts; attempt++ {
+		resp, err := t.once(ctx, r, payload)
+		if err == nil {
+			if resp.status == http.StatusTooManyRequests || resp.status >= 500 {
+				err = t.statusError(r, resp)
+			} else {
+				return resp, nil
+			}
+		}
+		last = err
+		if !errors.Is(err, ErrRetryLater) || ctx.Err() != nil {
+			return nil, err
+		}
+		wait := backoff(attempt)
+		if ra := RetryAfter(err); ra > wait {
+			wait = ra
+		}
+		if attempt+1 == t.maxAttempts || time.Now().Add(wait).After(deadline) {
+			break
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, last
+		case <-timer.C:
+		}
+	}
+	return nil, last
+}
+
+// backoff is 250ms, 500ms, 1s, ... with ±25% jitter, so that nodes do not retry in step.
+func backoff(attempt int) time.Duration {
+	d := 250 * time.Millisecond << attempt
+	if d > 4*time.Second {
+		d = 4 * time.Second
+	}
+	return d*3/4 + rand.N(d/2)
+}
+
+func (t *Transport) once(ctx context.Context, r request, payload []byte) (*response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(payload))
+	if err != nil {
+		return nil, &Error{Op: r.op, Kind: ErrProtocol, Err: fmt.Errorf("build request: %w", err)}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	if r.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+r.bearer)
+	}
+	hc := t.hc
+	if r.http1 {
+		hc = t.h1
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, &Error{Op: r.op, Kind: transportKind(err), Err: cleanNetError(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, t.maxBody+1))
+	if err != nil {
+		return nil, &Error{Op: r.op, Kind: ErrRetryLater, Status: resp.StatusCode, Err: fmt.Errorf("read answer: %w", cleanNetError(err))}
+	}
+	if int64(len(body)) > t.maxBody {
+		return nil, &Error{Op: r.op, Kind: ErrProtocol, Status: resp.StatusCode, Message: fmt.Sprintf("answer larger than %d bytes", t.maxBody)}
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
+}
+
+// transportKind tells a certificate problem, which retrying cannot fix, from a passing one.
+func transportKind(err error) error {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+		recErr   tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &unknown), errors.As(err, &hostname), errors.As(err, &invalid),
+		errors.As(err, &verify), errors.As(err, &recErr):
+		return ErrRefused
+	}
+	return ErrRetryLater
+}
+
+// cleanNetError drops the "Post <url>:" wrapper: the operation already says what was called.
+func cleanNetError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// statusError turns an HTTP status the caller did not expect into an Error.
+func (t *Transport) statusError(r request, resp *response) error {
+	e := &Error{Op: r.op, Status: resp.status, Message: scrub(upstreamMessage(resp.body), r.secrets...)}
+	switch {
+	case resp.status == http.StatusTooManyRequests:
+		e.Kind = ErrRetryLater
+		e.Message = "rate limited"
+		e.RetryAfter = parseRetryAfter(resp.header.Get("Retry-After"), time.Now())
+	case resp.status >= 500:
+		e.Kind = ErrRetryLater
+	case resp.status == http.StatusUnauthorized:
+		e.Kind = ErrRefused
+	default:
+		e.Kind = ErrRefused
+	}
+	return e
+}
+
+// parseRetryAfter reads either form of Retry-After: seconds, or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0
+		}
+		if s > 3600 {
+			s = 3600
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		d := t.Sub(now)
+		if d > time.Hour {
+			d = time.Hour
+		}
+		return d
+	}
+	return 0
+}
+
+// upstreamMessage picks a human message out of an error body, whatever its shape; an HTML page
+// or other non-JSON body yields a short description instead of its contents.
+func upstreamMessage(body []byte) string {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		if len(bytes.TrimSpace(body)) == 0 {
+			return ""
+		}
+		if looksLikeHTML(body) {
+			return "an HTML page instead of JSON"
+		}
+		return "an answer that is not JSON"
+	}
+	for _, k := range []string{"message", "error_description", "error", "detail", "msg"} {
+		if s, ok := m[k].(string); ok && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func looksLikeHTML(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	b = bytes.ToLower(b)
+	return bytes.HasPrefix(b, []byte("<!doctype html")) || bytes.HasPrefix(b, []byte("<html")) || bytes.HasPrefix(b, []byte("<"))
+}
