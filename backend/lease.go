@@ -57,8 +57,6 @@ func newLeaseInternal(config, role string, c *configEntry, r *roleEntry) leaseIn
 	return l
 }
 
-func (l leaseInternal) apiID() string { return l.APIID }
-
 func (l leaseInternal) shareKey() string {
 	return shareKey(l.Config, l.AuthURL, l.ClientID, l.APIID)
 }

@@ -280,7 +280,7 @@ func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c 
 	}
 	defer conn.Close()
 	if conn.Sessions != nil {
-		sid, err := conn.Sessions.Login(ctx)
+		sid, err := b.login(ctx, c, conn)
 		if err != nil {
 			return err
 		}

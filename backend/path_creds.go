@@ -82,7 +82,7 @@ func (b *backend) pathCredsRead(ctx context.Context, req *logical.Request, d *fr
 }
 
 func (b *backend) issueSession(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
-	sid, err := c.conn.Sessions.Login(ctx)
+	sid, err := b.login(ctx, c.entry, c.conn)
 	if err != nil {
 		return nil, upstreamError(l.Config, err)
 	}
@@ -108,6 +108,16 @@ func (b *backend) issueToken(ctx context.Context, req *logical.Request, l leaseI
 		return nil, err
 	}
 	return b.guard(ctx, req, walKindToken, l, resp)
+}
+
+// login opens a session. An API user's logins are serialised: each one mints an OAuth token,
+// and a new token kills the one another login may be about to exchange.
+func (b *backend) login(ctx context.Context, c *configEntry, conn *client.Conn) (string, error) {
+	if c.AuthMethod == client.AuthAPIUser {
+		unlock := b.apiUsers.Lock(apiUserKey(c.AuthURL, c.APIID))
+		defer unlock()
+	}
+	return conn.Sessions.Login(ctx)
 }
 
 // guard covers the gap between the upstream login and Vault holding the lease: a WAL entry

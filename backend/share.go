@@ -75,20 +75,40 @@ func (sh *shareEntry) live(now time.Time) bool {
 
 // issueShared hands out a share of the API user's live token, minting one when none is live.
 func (b *backend) issueShared(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
-	e := c.entry
 	l.Shared = true
-	key := shareKey(l.Config, e.AuthURL, e.ClientID, e.APIID)
+	tok, err := b.takeShare(ctx, req.Storage, l, c)
+	if err != nil {
+		return nil, err
+	}
+	l.AccessToken = tok.AccessToken
+	if !tok.ExpiresAt.IsZero() {
+		l.ExpiresAt = tok.ExpiresAt.Unix()
+	}
+	resp := b.Secret(secretTokenType).Response(tokenData(l, tok), l.toMap())
+	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
+	if err := b.capAtExpiry(resp, tok.ExpiresAt); err != nil {
+		b.undo(ctx, req.Storage, walKindShare, l)
+		return nil, err
+	}
+	// The share is counted already: from here on, giving it back is a release like any other.
+	return b.guard(ctx, req, walKindShare, l, resp)
+}
+
+// takeShare counts one more lease on the API user's live token, minting one if none is live.
+func (b *backend) takeShare(ctx context.Context, s logical.Storage, l leaseInternal, c *cachedConfig) (client.Token, error) {
+	e := c.entry
+	key := l.shareKey()
 	unlock := b.apiUsers.Lock(apiUserKey(e.AuthURL, e.APIID))
 	defer unlock()
 
-	sh, err := readShare(ctx, req.Storage, key)
+	sh, err := readShare(ctx, s, key)
 	if err != nil {
-		return nil, err
+		return client.Token{}, err
 	}
 	if !sh.live(time.Now()) {
 		tok, err := c.conn.Tokens.Issue(ctx)
 		if err != nil {
-			return nil, upstreamError(l.Config, err)
+			return client.Token{}, upstreamError(l.Config, err)
 		}
 		// Any token left in the share died when this one was minted.
 		sh = &shareEntry{AccessToken: tok.AccessToken, TokenType: tok.TokenType}
@@ -97,34 +117,24 @@ func (b *backend) issueShared(ctx context.Context, req *logical.Request, l lease
 		}
 	}
 	sh.Leases++
-	if err := writeShare(ctx, req.Storage, key, sh); err != nil {
+	if err := writeShare(ctx, s, key, sh); err != nil {
 		if sh.Leases == 1 {
 			_ = c.conn.Tokens.Revoke(context.WithoutCancel(ctx), sh.AccessToken)
 		}
-		return nil, err
+		return client.Token{}, err
 	}
-	l.AccessToken, l.ExpiresAt = sh.AccessToken, sh.ExpiresAt
 	tok := client.Token{AccessToken: sh.AccessToken, TokenType: sh.TokenType}
 	if sh.ExpiresAt != 0 {
 		tok.ExpiresAt = time.Unix(sh.ExpiresAt, 0)
 	}
-	resp := b.Secret(secretTokenType).Response(tokenData(l, tok), l.toMap())
-	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
-	if err := b.capAtExpiry(resp, tok.ExpiresAt); err != nil {
-		b.releaseShareLocked(ctx, req.Storage, l, key)
-		return nil, err
-	}
-	return b.guard(ctx, req, walKindShare, l, resp)
+	return tok, nil
 }
 
 // releaseShare gives up one lease's share of its token; the last one out revokes the token.
 func (b *backend) releaseShare(ctx context.Context, s logical.Storage, l leaseInternal) error {
-	unlock := b.apiUsers.Lock(apiUserKey(l.AuthURL, l.apiID()))
+	unlock := b.apiUsers.Lock(apiUserKey(l.AuthURL, l.APIID))
 	defer unlock()
-	return b.releaseShareLocked(ctx, s, l, l.shareKey())
-}
-
-func (b *backend) releaseShareLocked(ctx context.Context, s logical.Storage, l leaseInternal, key string) error {
+	key := l.shareKey()
 	sh, err := readShare(ctx, s, key)
 	if err != nil {
 		return err

@@ -37,7 +37,7 @@ func (c *FortiLAN) Login(ctx context.Context, u LANUser) (Token, error) {
 	if u.IAM {
 		body["type"] = "iamuser"
 	}
-	r := request{op: op, url: c.base + "/api/v1/auth", body: body, secrets: []string{u.Password}}
+	r := request{op: op, url: c.base + "/api/v1/auth", body: body, secrets: []string{u.Password}, login: true}
 	resp, err := c.t.post(ctx, r)
 	if err != nil {
 		return Token{}, err
@@ -47,7 +47,7 @@ func (c *FortiLAN) Login(ctx context.Context, u LANUser) (Token, error) {
 	}
 	tok, err := ParseToken(resp.body, c.now())
 	if err != nil {
-		return Token{}, &Error{Op: op, Kind: ErrRefused, Status: resp.status, Message: scrub(err.Error(), u.Password)}
+		return Token{}, &Error{Op: op, Kind: parseKind(err), Status: resp.status, Message: scrub(err.Error(), u.Password)}
 	}
 	return tok, nil
 }
@@ -64,7 +64,7 @@ func (c *FortiLAN) Invalidate(ctx context.Context, token string) error {
 	}
 	switch {
 	case resp.status >= 200 && resp.status < 300:
-		return nil
+		return htmlSuccess(op, resp)
 	case resp.status == http.StatusUnauthorized:
 		return &Error{Op: op, Kind: ErrGone, Status: resp.status}
 	}

@@ -66,12 +66,13 @@ func Dial(s Settings) (*Conn, error) {
 	return c, nil
 }
 
-// retryBudget keeps one call, retries included, well inside Vault's own request timeout.
+// retryBudget bounds one call, retries included: room for a retry after a slow failure, yet
+// inside Vault's own request timeout (90 s by default).
 func retryBudget(timeout time.Duration) time.Duration {
-	if timeout <= 0 || timeout > DefaultRetryBudget {
-		return DefaultRetryBudget
+	if timeout <= 0 {
+		timeout = DefaultTimeout
 	}
-	return timeout
+	return min(2*timeout, maxRetryBudget)
 }
 
 type sessionIssuer struct {

@@ -57,7 +57,7 @@ func (c *JSONRPC) call(ctx context.Context, op, method, url string, data any, se
 		req.Session = &session
 	}
 	op = c.product + ": " + op
-	resp, err := c.t.post(ctx, request{op: op, url: c.base + "/jsonrpc", body: req, secrets: append(secrets, session)})
+	resp, err := c.t.post(ctx, request{op: op, url: c.base + "/jsonrpc", body: req, secrets: append(secrets, session), login: session == ""})
 	if err != nil {
 		return nil, err
 	}
@@ -158,10 +158,15 @@ func (c *JSONRPC) loginError(op string, res *rpcResult) error {
 	return e
 }
 
+// isLoginLimit recognises a full session table, and not an account lockout ("max login
+// attempts"), which is a refusal like any other.
 func isLoginLimit(msg string) bool {
 	m := strings.ToLower(msg)
-	return strings.Contains(m, "login-max") || strings.Contains(m, "too many") ||
-		(strings.Contains(m, "max") && (strings.Contains(m, "session") || strings.Contains(m, "login")))
+	if strings.Contains(m, "attempt") {
+		return false
+	}
+	return strings.Contains(m, "login-max") || strings.Contains(m, "too many session") ||
+		(strings.Contains(m, "max") && strings.Contains(m, "session"))
 }
 
 // LoginCloudToken opens a session with a FortiCloud token (/sys/login/cloud, as seed 000 shows).
@@ -196,39 +201,45 @@ func (c *JSONRPC) LoginUser(ctx context.Context, user, password string) (string,
 func (c *JSONRPC) ExchangeCloud(ctx context.Context, accessToken string) (string, error) {
 	op := c.product + ": forticloud session exchange"
 	resp, err := c.t.post(ctx, request{
-		op: op, url: c.base + "/p/forticloud_jsonrpc_login/", http1: true,
+		op: op, url: c.base + "/p/forticloud_jsonrpc_login/", http1: true, login: true,
 		body: map[string]string{"access_token": accessToken}, secrets: []string{accessToken},
 	})
 	if err != nil {
 		return "", err
 	}
 	if resp.status != 200 {
-		return "", c.t.statusError(request{op: op, secrets: []string{accessToken}}, resp)
+		err := c.t.statusError(request{op: op, secrets: []string{accessToken}}, resp)
+		if e, ok := err.(*Error); ok && isLoginLimit(e.Message) {
+			e.Kind = ErrLoginLimit
+		}
+		return "", err
 	}
 	sid, err := ParseExchange(resp.body)
 	if err != nil {
-		return "", &Error{Op: op, Kind: ErrRefused, Status: resp.status, Message: scrub(err.Error(), accessToken)}
+		return "", &Error{Op: op, Kind: parseKind(err), Status: resp.status, Message: scrub(err.Error(), accessToken)}
 	}
 	return sid, nil
 }
 
-// ParseExchange reads the bare {"session": "..."} the FortiCloud exchange answers.
+// ParseExchange reads the bare {"session": "..."} the FortiCloud exchange answers. An answer
+// without a session that carries a message is a refusal; one that cannot be understood is an
+// error that matches ErrProtocol under errors.Is.
 func ParseExchange(body []byte) (string, error) {
 	var v struct {
 		Session json.RawMessage `json:"session"`
 	}
 	if err := json.Unmarshal(body, &v); err != nil {
 		if looksLikeHTML(body) {
-			return "", errors.New("an HTML page instead of a session")
+			return "", protocolError("an HTML page instead of a session")
 		}
-		return "", errors.New("an answer that is not JSON")
+		return "", protocolError("an answer that is not JSON")
 	}
 	var sid string
 	if json.Unmarshal(v.Session, &sid) != nil || sid == "" {
 		if m := upstreamMessage(body); m != "" {
 			return "", fmt.Errorf("no session in the answer: %s", m)
 		}
-		return "", errors.New("no session in the answer")
+		return "", protocolError("no session in the answer")
 	}
 	return sid, nil
 }

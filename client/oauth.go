@@ -37,7 +37,7 @@ func (c *OAuth) Refresh(ctx context.Context, clientID, refreshToken string) (Tok
 }
 
 func (c *OAuth) grant(ctx context.Context, op string, body map[string]string, secret string) (Token, error) {
-	r := request{op: op, url: c.base + "/api/v1/oauth/token/", body: body, secrets: []string{secret}}
+	r := request{op: op, url: c.base + "/api/v1/oauth/token/", body: body, secrets: []string{secret}, login: true}
 	resp, err := c.t.post(ctx, r)
 	if err != nil {
 		return Token{}, err
@@ -47,7 +47,7 @@ func (c *OAuth) grant(ctx context.Context, op string, body map[string]string, se
 	}
 	tok, err := ParseToken(resp.body, c.now())
 	if err != nil {
-		return Token{}, &Error{Op: op, Kind: ErrRefused, Status: resp.status, Message: scrub(err.Error(), secret)}
+		return Token{}, &Error{Op: op, Kind: parseKind(err), Status: resp.status, Message: scrub(err.Error(), secret)}
 	}
 	if tok.TokenType == "" {
 		tok.TokenType = "Bearer"
@@ -65,7 +65,7 @@ func (c *OAuth) Revoke(ctx context.Context, clientID, token string) error {
 		return err
 	}
 	if resp.status >= 200 && resp.status < 300 {
-		return nil
+		return htmlSuccess(op, resp)
 	}
 	return c.t.statusError(r, resp)
 }

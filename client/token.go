@@ -16,6 +16,23 @@ type Token struct {
 	ExpiresAt    time.Time // zero when the upstream gave no lifetime
 }
 
+// protocolError is a parse failure that means the answer was not understood (not JSON, an HTML
+// page, no token and no message), as opposed to an answer that names an error. errors.Is
+// matches it with ErrProtocol, so callers can tell the two apart.
+type protocolError string
+
+func (e protocolError) Error() string        { return string(e) }
+func (e protocolError) Is(target error) bool { return target == ErrProtocol }
+
+// parseKind is the Kind of an Error built from a parse failure: ErrProtocol when the answer
+// was not understood, ErrRefused when it named an error.
+func parseKind(err error) error {
+	if errors.Is(err, ErrProtocol) {
+		return ErrProtocol
+	}
+	return ErrRefused
+}
+
 // absoluteAfter splits the two readings of expires_in: FortiLAN's documented example
 // (1593739101) is a UNIX time, IAM's (14400) is seconds from now [fortinet-apis.md §2, §3].
 const absoluteAfter = 1_000_000_000
@@ -32,7 +49,7 @@ func expiry(raw json.RawMessage, now time.Time) (time.Time, error) {
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil || f != f || f < 0 || f > 1e12 {
-		return time.Time{}, errors.New("expires_in is not a usable number")
+		return time.Time{}, protocolError("expires_in is not a usable number")
 	}
 	if f >= absoluteAfter {
 		return time.Unix(int64(f), 0).UTC(), nil
@@ -42,7 +59,9 @@ func expiry(raw json.RawMessage, now time.Time) (time.Time, error) {
 
 // ParseToken reads an access-token answer from FortiLAN (/api/v1/auth) or FortiCloud IAM
 // (/api/v1/oauth/token/). An answer that names an error, or lacks a token, is an error whose
-// text is the upstream's message, unscrubbed: callers scrub it.
+// text is the upstream's message, unscrubbed: callers scrub it. An answer that cannot be
+// understood (not JSON, no token and no message, a bad expires_in) is an error that matches
+// ErrProtocol under errors.Is.
 func ParseToken(body []byte, now time.Time) (Token, error) {
 	var v struct {
 		AccessToken  json.RawMessage `json:"access_token"`
@@ -53,9 +72,9 @@ func ParseToken(body []byte, now time.Time) (Token, error) {
 	}
 	if err := json.Unmarshal(body, &v); err != nil {
 		if looksLikeHTML(body) {
-			return Token{}, errors.New("an HTML page instead of a token")
+			return Token{}, protocolError("an HTML page instead of a token")
 		}
-		return Token{}, errors.New("an answer that is not JSON")
+		return Token{}, protocolError("an answer that is not JSON")
 	}
 	var t Token
 	str := func(raw json.RawMessage) string {
@@ -71,12 +90,15 @@ func ParseToken(body []byte, now time.Time) (Token, error) {
 		if m := upstreamMessage(body); m != "" {
 			return Token{}, errors.New(m)
 		}
-		return Token{}, errors.New("no access_token in the answer")
+		if status != "" && status != "success" {
+			return Token{}, errors.New("no access_token in the answer")
+		}
+		return Token{}, protocolError("no access_token in the answer")
 	}
-	exp, err := expiry(v.ExpiresIn, now)
-	if err != nil {
-		return Token{}, err
+	// The token exists upstream whatever its lifetime says: an unreadable expires_in leaves the
+	// expiry unknown rather than dropping a token nobody could then invalidate.
+	if exp, err := expiry(v.ExpiresIn, now); err == nil {
+		t.ExpiresAt = exp
 	}
-	t.ExpiresAt = exp
 	return t, nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,6 +23,7 @@ const (
 	DefaultTimeout     = 30 * time.Second
 	DefaultMaxBody     = 1 << 20
 	DefaultRetryBudget = 20 * time.Second
+	maxRetryBudget     = 60 * time.Second
 	defaultMaxAttempts = 4
 	userAgent          = "vault-plugin-secrets-forticloud"
 )
@@ -152,6 +154,10 @@ type request struct {
 	bearer  string   // Authorization: Bearer, if set
 	secrets []string // scrubbed from any upstream message
 	http1   bool
+	// login marks a call that creates something upstream. It is retried only when the
+	// upstream surely did not act on it (no connection, 429, 502-504): a timeout after the
+	// request went out may have opened a session that nobody would ever log out.
+	login bool
 }
 
 // response is an answer read whole, within the size cap.
@@ -172,6 +178,9 @@ func (t *Transport) post(ctx context.Context, r request) (*response, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
+	// The budget bounds the whole call, the last attempt included.
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	var last error
 	for attempt := 0; attempt < t.maxAttempts; attempt++ {
 		resp, err := t.once(ctx, r, payload)
@@ -183,7 +192,7 @@ func (t *Transport) post(ctx context.Context, r request) (*response, error) {
 			}
 		}
 		last = err
-		if !errors.Is(err, ErrRetryLater) || ctx.Err() != nil {
+		if !errors.Is(err, ErrRetryLater) || ctx.Err() != nil || (r.login && !safeToRepeat(err)) {
 			return nil, err
 		}
 		wait := backoff(attempt)
@@ -204,11 +213,27 @@ func (t *Transport) post(ctx context.Context, r request) (*response, error) {
 	return nil, last
 }
 
+// safeToRepeat reports whether a failed login surely created nothing upstream.
+func safeToRepeat(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	case 0:
+		var op *net.OpError
+		return errors.As(e.Err, &op) && op.Op == "dial"
+	}
+	return false
+}
+
 // backoff is 250ms, 500ms, 1s, ... with ±25% jitter, so that nodes do not retry in step.
 func backoff(attempt int) time.Duration {
-	d := 250 * time.Millisecond << attempt
-	if d > 4*time.Second {
-		d = 4 * time.Second
+	d := 4 * time.Second
+	if attempt < 4 { // 250ms << attempt overflows, and rand.N panics, from attempt 36 on
+		d = 250 * time.Millisecond << attempt
 	}
 	return d*3/4 + rand.N(d/2)
 }
@@ -251,10 +276,11 @@ func transportKind(err error) error {
 		invalid  x509.CertificateInvalidError
 		verify   *tls.CertificateVerificationError
 		recErr   tls.RecordHeaderError
+		alert    tls.AlertError
 	)
 	switch {
 	case errors.As(err, &unknown), errors.As(err, &hostname), errors.As(err, &invalid),
-		errors.As(err, &verify), errors.As(err, &recErr):
+		errors.As(err, &verify), errors.As(err, &recErr), errors.As(err, &alert):
 		return ErrRefused
 	}
 	return ErrRetryLater
@@ -330,6 +356,15 @@ func upstreamMessage(body []byte) string {
 		}
 	}
 	return ""
+}
+
+// htmlSuccess checks a 2xx answer whose body the caller does not otherwise read: an HTML page
+// (a login portal, a proxy) is not the upstream saying yes.
+func htmlSuccess(op string, resp *response) error {
+	if looksLikeHTML(resp.body) {
+		return &Error{Op: op, Kind: ErrProtocol, Status: resp.status, Message: "an HTML page instead of JSON"}
+	}
+	return nil
 }
 
 func looksLikeHTML(b []byte) bool {

@@ -1,0 +1,395 @@
+package backend
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client/fortitest"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// Every auth method issues, renews and revokes, and the fake agrees on what is live.
+func TestCredsLifecycle(t *testing.T) {
+	e := newEnv(t)
+	type check struct {
+		field string
+		alive func(string) bool
+		live  func() int
+	}
+	session := check{"session", e.fake.SessionAlive, e.fake.LiveSessions}
+	lanTok := check{"access_token", e.fake.LANTokenAlive, e.fake.LiveLANTokens}
+	oauthTok := check{"access_token", e.fake.OAuthTokenAlive, e.fake.LiveOAuthTokens}
+	tests := []struct {
+		name   string
+		config map[string]any
+		check  check
+		fields []string
+	}{
+		{"faz local_user", e.fazLocal(), session, []string{"session", "url"}},
+		{"faz forticloud_token", e.fazCloud(), session, []string{"session", "url"}},
+		{"faz forticloud_api_user", e.fazAPIUser(), session, []string{"session", "url"}},
+		{"fmg local_user", e.fmgLocal(), session, []string{"session", "url"}},
+		{"fortilan email_user", e.lanEmail(), lanTok, []string{"access_token", "expires_at", "url"}},
+		{"fortilan iam_user", e.lanIAM(), lanTok, []string{"access_token", "expires_at", "url"}},
+		{"fortilan forticloud_api_user", e.lanAPIUser(), oauthTok, []string{"access_token", "expires_at", "url"}},
+		{"forticloud forticloud_api_user", e.cloudAPIUser(), oauthTok, []string{"access_token", "expires_at", "token_type"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e.t = t
+			e.ok(logical.UpdateOperation, "config/c", tc.config)
+			e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c", "ttl": "10m", "max_ttl": "20m"})
+			before := tc.check.live()
+			l := e.creds("r")
+			for _, f := range tc.fields {
+				if s, _ := l.data[f].(string); s == "" {
+					t.Fatalf("creds lack %s: %v", f, l.data)
+				}
+			}
+			if exp, ok := l.data["expires_at"].(string); ok {
+				if _, err := time.Parse(time.RFC3339, exp); err != nil {
+					t.Fatalf("expires_at %q is not RFC 3339", exp)
+				}
+			}
+			cred := l.data[tc.check.field].(string)
+			if !tc.check.alive(cred) {
+				t.Fatalf("issued %s is not live upstream", tc.check.field)
+			}
+			if l.secret.TTL != 10*time.Minute || !l.secret.Renewable {
+				t.Fatalf("lease TTL %s renewable %v", l.secret.TTL, l.secret.Renewable)
+			}
+			resp, err := e.renew(l)
+			if err != nil || resp.IsError() {
+				t.Fatalf("renew: %v %v", err, resp.Error())
+			}
+			if resp.Secret.InternalData["secret_type"] == nil {
+				t.Fatal("renew lost the secret type")
+			}
+			if err := e.revoke(l); err != nil {
+				t.Fatalf("revoke: %v", err)
+			}
+			if tc.check.alive(cred) {
+				t.Fatal("credential still live after revoke")
+			}
+			if n := tc.check.live(); n > before {
+				t.Fatalf("%d live after revoke, %d before", n, before)
+			}
+			// Revoking again, the credential already gone, still succeeds.
+			if err := e.revoke(l); err != nil {
+				t.Fatalf("second revoke: %v", err)
+			}
+			e.ok(logical.DeleteOperation, "roles/r", nil)
+			e.ok(logical.DeleteOperation, "config/c", nil)
+		})
+	}
+}
+
+func TestCredsWriteWorksLikeRead(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/faz", e.fazLocal())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "faz"})
+	resp := e.ok(logical.UpdateOperation, "creds/r", nil)
+	if resp.Secret == nil || resp.Data["session"] == "" {
+		t.Fatalf("write to creds: %v", resp)
+	}
+	if resp.Secret.TTL != 0 {
+		t.Fatalf("a role without ttl set TTL %s; the mount's default should apply", resp.Secret.TTL)
+	}
+}
+
+func TestCredsUnknown(t *testing.T) {
+	e := newEnv(t)
+	e.fails(logical.ReadOperation, "creds/nope", nil, `role "nope" does not exist`)
+	e.ok(logical.UpdateOperation, "config/faz", e.fazLocal())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "faz"})
+	// The config vanishes behind the role's back (another node, a restore).
+	if err := e.s.Delete(t.Context(), "config/faz"); err != nil {
+		t.Fatal(err)
+	}
+	e.b.Invalidate(t.Context(), "config/faz")
+	e.fails(logical.ReadOperation, "creds/r", nil, `names config "faz", which does not exist`)
+}
+
+// Renew probes the session: a session gone upstream cannot be renewed; revoke still succeeds.
+func TestSessionRenewGone(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/faz", e.fazLocal())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "faz", "ttl": "5m", "max_ttl": "1h"})
+	l := e.creds("r")
+	statusBefore := e.fake.Calls("jsonrpc:/sys/status")
+	resp, err := e.renew(l)
+	if err != nil || resp.IsError() {
+		t.Fatalf("renew: %v %v", err, resp)
+	}
+	if e.fake.Calls("jsonrpc:/sys/status") != statusBefore+1 {
+		t.Fatal("renew did not probe /sys/status")
+	}
+	if resp.Secret.TTL != 5*time.Minute || resp.Secret.MaxTTL != time.Hour {
+		t.Fatalf("renew TTL %s max %s", resp.Secret.TTL, resp.Secret.MaxTTL)
+	}
+	e.fake.ExpireSession(l.data["session"].(string))
+	resp, err = e.renew(l)
+	if err != nil || !resp.IsError() || !strings.Contains(resp.Error().Error(), "no longer alive") {
+		t.Fatalf("renew of a gone session: %v %v", err, resp)
+	}
+	if err := e.revoke(l); err != nil {
+		t.Fatalf("revoke of a gone session: %v", err)
+	}
+}
+
+// A transient failure on revoke is an error (Vault keeps the lease and retries); the retry
+// succeeds once the upstream is back.
+func TestRevokeRetriesTransientFailures(t *testing.T) {
+	faults := []struct {
+		name  string
+		fault fortitest.Fault
+	}{
+		{"down", fortitest.Fault{Kind: fortitest.FaultDown}},
+		{"503", fortitest.Fault{Kind: fortitest.Fault5xx}},
+		{"html", fortitest.Fault{Kind: fortitest.FaultHTML}},
+		{"internal error code", fortitest.Fault{Kind: fortitest.FaultCode, Code: -1, Path: "jsonrpc:/sys/logout"}},
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.ok(logical.UpdateOperation, "config/faz", with(e.fazLocal(), "request_timeout", "2s"))
+			e.ok(logical.UpdateOperation, "config/lan", with(e.lanEmail(), "request_timeout", "2s"))
+			e.ok(logical.UpdateOperation, "roles/faz", map[string]any{"config": "faz"})
+			e.ok(logical.UpdateOperation, "roles/lan", map[string]any{"config": "lan"})
+			fl, ll := e.creds("faz"), e.creds("lan")
+			e.fake.AddFault(f.fault)
+			if err := e.revoke(fl); err == nil {
+				t.Fatal("revoke succeeded while the upstream failed")
+			}
+			if f.fault.Path == "" {
+				if err := e.revoke(ll); err == nil {
+					t.Fatal("fortilan revoke succeeded while the upstream failed")
+				}
+			}
+			e.fake.ClearFaults()
+			if err := e.revoke(fl); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.revoke(ll); err != nil {
+				t.Fatal(err)
+			}
+			if e.fake.LiveSessions() != 0 || e.fake.LiveLANTokens() != 0 {
+				t.Fatal("credentials live after revoke")
+			}
+		})
+	}
+}
+
+// Revoke needs nothing but the lease: it works after the role and config were changed or
+// deleted, through the settings saved in the lease.
+func TestRevokeAfterConfigGone(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/faz", e.fazLocal())
+	e.ok(logical.UpdateOperation, "config/lan", e.lanEmail())
+	e.ok(logical.UpdateOperation, "roles/faz", map[string]any{"config": "faz"})
+	e.ok(logical.UpdateOperation, "roles/lan", map[string]any{"config": "lan"})
+	fl, ll := e.creds("faz"), e.creds("lan")
+	fl2 := e.creds("faz")
+
+	// The config now points elsewhere: revoke must still reach where the session lives.
+	e.ok(logical.UpdateOperation, "config/faz", map[string]any{"url": "https://127.0.0.1:1", "password": adminPassword, "verify_connection": false})
+	if err := e.revoke(fl2); err != nil {
+		t.Fatalf("revoke after url change: %v", err)
+	}
+	for _, r := range []string{"roles/faz", "roles/lan", "config/faz", "config/lan"} {
+		e.ok(logical.DeleteOperation, r, nil)
+	}
+	if _, err := e.renew(fl); err != nil {
+		t.Fatalf("renew after role deleted: %v", err)
+	}
+	if err := e.revoke(fl); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.revoke(ll); err != nil {
+		t.Fatal(err)
+	}
+	if e.fake.LiveSessions() != 0 || e.fake.LiveLANTokens() != 0 {
+		t.Fatal("credentials live after revoke")
+	}
+}
+
+// FortiLAN leases never outlive the token: TTL capped with a warning at issue, max TTL at renew.
+func TestTokenLeaseCappedAtExpiry(t *testing.T) {
+	for _, relative := range []bool{false, true} {
+		e := newEnv(t)
+		e.fake.SetLANExpiresRelative(relative)
+		e.fake.SetLANTokenTTL(20 * time.Minute)
+		e.ok(logical.UpdateOperation, "config/lan", e.lanEmail())
+		e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "lan", "ttl": "30m", "max_ttl": "2h"})
+		resp := e.ok(logical.ReadOperation, "creds/r", nil)
+		if resp.Secret.TTL > 20*time.Minute || resp.Secret.TTL < 19*time.Minute {
+			t.Fatalf("relative=%v: TTL %s not capped at the token's 20m", relative, resp.Secret.TTL)
+		}
+		if resp.Secret.MaxTTL > 20*time.Minute {
+			t.Fatalf("MaxTTL %s past the token's expiry", resp.Secret.MaxTTL)
+		}
+		if len(resp.Warnings) == 0 || !strings.Contains(resp.Warnings[0], "capped") {
+			t.Fatalf("no warning for the cap: %v", resp.Warnings)
+		}
+		exp, err := time.Parse(time.RFC3339, resp.Data["expires_at"].(string))
+		if err != nil || time.Until(exp) > 21*time.Minute || time.Until(exp) < 19*time.Minute {
+			t.Fatalf("expires_at %v (%v)", resp.Data["expires_at"], err)
+		}
+		l := lease{data: resp.Data, secret: storedSecret(t, resp.Secret)}
+		rr, err := e.renew(l)
+		if err != nil || rr.IsError() {
+			t.Fatalf("renew: %v %v", err, rr)
+		}
+		if rr.Secret.MaxTTL > 20*time.Minute {
+			t.Fatalf("renew MaxTTL %s past the token's expiry", rr.Secret.MaxTTL)
+		}
+		// Past expiry, renew refuses.
+		l.secret.InternalData["expires_at"] = time.Now().Add(-time.Second).Unix()
+		if rr, err := e.renew(l); err != nil || !rr.IsError() {
+			t.Fatalf("renew past expiry: %v %v", err, rr)
+		}
+	}
+}
+
+// Upstream failures at issue answer clear errors with a fitting status, and nothing is left live.
+func TestCredsUpstreamErrors(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/faz", with(e.fazLocal(), "request_timeout", "2s"))
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "faz"})
+	tests := []struct {
+		name   string
+		fault  fortitest.Fault
+		status int
+		want   string
+	}{
+		{"down", fortitest.Fault{Kind: fortitest.FaultDown}, 503, "try again later"},
+		{"html", fortitest.Fault{Kind: fortitest.FaultHTML}, 502, "HTML"},
+		{"broken json", fortitest.Fault{Kind: fortitest.FaultBrokenJSON}, 502, "not JSON"},
+		{"huge", fortitest.Fault{Kind: fortitest.FaultHuge}, 502, "larger than"},
+		{"rate limited", fortitest.Fault{Kind: fortitest.Fault429, RetryAfter: 30 * time.Second}, 429, "retry after"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e.t = t
+			e.fake.ClearFaults()
+			e.fake.AddFault(tc.fault)
+			resp, err := e.do(logical.ReadOperation, "creds/r", nil)
+			if err == nil {
+				t.Fatalf("creds succeeded: %v", resp)
+			}
+			var coded logical.HTTPCodedError
+			if !errors.As(err, &coded) || coded.Code() != tc.status {
+				t.Fatalf("error %v: want HTTP %d", err, tc.status)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not say %q", err, tc.want)
+			}
+		})
+	}
+	e.fake.ClearFaults()
+	e.t = t
+
+	// A full session table says what it is and how to fix it.
+	e.fake.SetLoginMax(2)
+	l1, l2 := e.creds("r"), e.creds("r")
+	msg := e.fails(logical.ReadOperation, "creds/r", nil, "login-max", "revoke unused leases")
+	_ = msg
+	for _, l := range []lease{l1, l2} {
+		if err := e.revoke(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.creds("r")
+}
+
+// Leases of one API user share its one live token; the last revoke ends it upstream.
+func TestSharedTokenConcurrent(t *testing.T) {
+	for _, cfg := range []string{"lan", "cloud"} {
+		t.Run(cfg, func(t *testing.T) {
+			e := newEnv(t)
+			data := e.lanAPIUser()
+			if cfg == "cloud" {
+				data = e.cloudAPIUser()
+			}
+			e.ok(logical.UpdateOperation, "config/c", data)
+			e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c", "ttl": "10m"})
+			const n = 20
+			leases := make([]lease, n)
+			var wg sync.WaitGroup
+			errs := make(chan error, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					resp, err := e.do(logical.ReadOperation, "creds/r", nil)
+					if err != nil || resp.IsError() {
+						errs <- errors.Join(err, resp.Error())
+						return
+					}
+					leases[i] = lease{data: resp.Data, secret: storedSecret(t, resp.Secret)}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			tok := leases[0].data["access_token"].(string)
+			for _, l := range leases {
+				if l.data["access_token"] != tok {
+					t.Fatal("leases of one API user got different tokens")
+				}
+			}
+			if !e.fake.OAuthTokenAlive(tok) || e.fake.LiveOAuthTokens() != 1 {
+				t.Fatalf("shared token alive=%v, %d live", e.fake.OAuthTokenAlive(tok), e.fake.LiveOAuthTokens())
+			}
+			for i, l := range leases {
+				if err := e.revoke(l); err != nil {
+					t.Fatal(err)
+				}
+				if alive := e.fake.OAuthTokenAlive(tok); alive != (i < n-1) {
+					t.Fatalf("after %d of %d revokes, token alive = %v", i+1, n, alive)
+				}
+			}
+			// A new creds mints a new token.
+			l := e.creds("r")
+			if l.data["access_token"] == tok {
+				t.Fatal("revoked token handed out again")
+			}
+		})
+	}
+}
+
+// Twenty FortiAnalyzer Cloud logins at once for one API user all succeed: token requests are
+// serialised, since each new token kills the last.
+func TestAPIUserSessionsConcurrent(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/faz", e.fazAPIUser())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "faz"})
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := e.do(logical.ReadOperation, "creds/r", nil)
+			if err != nil || resp.IsError() {
+				errs <- errors.Join(err, resp.Error())
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := e.fake.LiveSessions(); n != 20 {
+		t.Fatalf("%d sessions live, want 20", n)
+	}
+	if n := e.fake.LiveOAuthTokens(); n != 0 {
+		t.Fatalf("%d OAuth tokens left live after the exchanges", n)
+	}
+}

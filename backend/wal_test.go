@@ -1,0 +1,199 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client/fortitest"
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// faultyStorage fails the operations a test picks, on keys with a given prefix.
+type faultyStorage struct {
+	logical.Storage
+	failPut    atomic.Value // key prefix, or ""
+	failDelete atomic.Value
+	onPut      atomic.Value // func(key string), run before each Put
+}
+
+var errInjected = errors.New("injected storage fault")
+
+func (f *faultyStorage) Put(ctx context.Context, e *logical.StorageEntry) error {
+	if fn, _ := f.onPut.Load().(func(string)); fn != nil {
+		fn(e.Key)
+	}
+	if p, _ := f.failPut.Load().(string); p != "" && strings.HasPrefix(e.Key, p) {
+		return errInjected
+	}
+	return f.Storage.Put(ctx, e)
+}
+
+func (f *faultyStorage) Delete(ctx context.Context, key string) error {
+	if p, _ := f.failDelete.Load().(string); p != "" && strings.HasPrefix(key, p) {
+		return errInjected
+	}
+	return f.Storage.Delete(ctx, key)
+}
+
+// Whatever fails between the upstream login and Vault holding the lease, nothing stays live.
+func TestNoLeakOnStorageFaults(t *testing.T) {
+	kinds := []struct {
+		name   string
+		config func(*env) map[string]any
+		live   func(*env) int
+	}{
+		{"session", (*env).fazLocal, func(e *env) int { return e.fake.LiveSessions() }},
+		{"token", (*env).lanEmail, func(e *env) int { return e.fake.LiveLANTokens() }},
+		{"shared", (*env).lanAPIUser, func(e *env) int { return e.fake.LiveOAuthTokens() }},
+	}
+	faults := []struct {
+		name          string
+		put, del      string
+		upstreamDown  bool // the immediate undo fails too, leaving it to rollback
+		leftForWAL    int
+		cancelContext bool
+	}{
+		{name: "WAL write fails", put: "wal/"},
+		{name: "WAL delete fails", del: "wal/", leftForWAL: 1}, // undone at once; the entry finds it gone
+		{name: "WAL delete fails and upstream down", del: "wal/", upstreamDown: true, leftForWAL: 1},
+		{name: "request cancelled", cancelContext: true},
+	}
+	for _, k := range kinds {
+		for _, f := range faults {
+			t.Run(k.name+"/"+f.name, func(t *testing.T) {
+				e := newEnv(t)
+				fs := &faultyStorage{Storage: e.s}
+				e.s = fs
+				e.ok(logical.UpdateOperation, "config/c", with(k.config(e), "request_timeout", "1s"))
+				e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
+				fs.failPut.Store(f.put)
+				fs.failDelete.Store(f.del)
+				if f.upstreamDown {
+					// Logins succeed; logouts and invalidations fail.
+					e.fake.AddFault(faultForUndo(k.name))
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				req := &logical.Request{Operation: logical.ReadOperation, Path: "creds/r", Storage: e.s}
+				if f.cancelContext {
+					// The caller goes away once the upstream answered, as the WAL is written.
+					fs.onPut.Store(func(key string) {
+						if strings.HasPrefix(key, "wal/") {
+							cancel()
+						}
+					})
+				}
+				resp, err := e.b.HandleRequest(ctx, req)
+				cancel()
+				if err == nil && (resp == nil || !resp.IsError()) {
+					t.Fatalf("creds succeeded despite the fault: %v", resp)
+				}
+				fs.failPut.Store("")
+				fs.failDelete.Store("")
+				e.fake.ClearFaults()
+				fs.onPut.Store(func(string) {})
+
+				wals, _ := framework.ListWAL(context.Background(), e.s)
+				if len(wals) != f.leftForWAL {
+					t.Fatalf("%d WAL entries left, want %d", len(wals), f.leftForWAL)
+				}
+				if f.upstreamDown {
+					if n := k.live(e); n == 0 {
+						t.Fatal("nothing live before rollback: the test shows nothing")
+					}
+				} else if n := k.live(e); n != 0 {
+					t.Fatalf("%d credentials live upstream right after the failed creds", n)
+				}
+				rollback(t, e)
+				if n := k.live(e); n != 0 {
+					t.Fatalf("%d credentials live upstream without a lease", n)
+				}
+			})
+		}
+	}
+}
+
+func faultForUndo(kind string) fortitest.Fault {
+	switch kind {
+	case "session":
+		return fortitest.Fault{Kind: fortitest.FaultDown, Path: "jsonrpc:/sys/logout"}
+	case "token":
+		return fortitest.Fault{Kind: fortitest.FaultDown, Path: "/api/v1/auth/invalidate_token"}
+	}
+	return fortitest.Fault{Kind: fortitest.FaultDown, Path: "/api/v1/oauth/revoke_token/"}
+}
+
+// rollback runs the WAL rollback as Vault's rollback manager does, for every entry.
+func rollback(t *testing.T, e *env) {
+	t.Helper()
+	ids, err := framework.ListWAL(context.Background(), e.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		w, err := framework.GetWAL(context.Background(), e.s, id)
+		if err != nil || w == nil {
+			t.Fatal(err)
+		}
+		if err := e.b.walRollback(context.Background(), &logical.Request{Storage: e.s}, w.Kind, w.Data); err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+		if err := framework.DeleteWAL(context.Background(), e.s, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The real rollback path: Vault calls the backend's rollback operation, which acts only on
+// entries older than the minimum age.
+func TestWALRollbackOperation(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/faz", e.fazLocal())
+	conn, err := e.b.config(context.Background(), e.s, "faz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, err := conn.conn.Sessions.Login(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLeaseInternal("faz", "", conn.entry, nil)
+	l.Session = sid
+	if _, err := framework.PutWAL(context.Background(), e.s, walKindSession, l.toMap()); err != nil {
+		t.Fatal(err)
+	}
+	req := &logical.Request{Operation: logical.RollbackOperation, Path: "", Storage: e.s,
+		Data: map[string]any{"immediate": true}}
+	if _, err := e.b.HandleRequest(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if e.fake.SessionAlive(sid) {
+		t.Fatal("rollback left the session live")
+	}
+	if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != 0 {
+		t.Fatalf("%d WAL entries left after a successful rollback", len(ids))
+	}
+
+	// An entry whose credential cannot be ended stays, for the next round; one too old to
+	// matter is dropped.
+	sid, _ = conn.conn.Sessions.Login(context.Background())
+	l.Session = sid
+	e.fake.AddFault(fortitest.Fault{Kind: fortitest.FaultDown})
+	framework.PutWAL(context.Background(), e.s, walKindSession, l.toMap())
+	e.b.HandleRequest(context.Background(), req)
+	if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != 1 {
+		t.Fatalf("%d WAL entries after a failed rollback, want 1", len(ids))
+	}
+	ids, _ := framework.ListWAL(context.Background(), e.s)
+	framework.DeleteWAL(context.Background(), e.s, ids[0])
+	l.IssuedAt = time.Now().Add(-25 * time.Hour).Unix()
+	framework.PutWAL(context.Background(), e.s, walKindSession, l.toMap())
+	e.b.HandleRequest(context.Background(), req)
+	if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != 0 {
+		t.Fatalf("an entry past %s was kept", walGiveUp)
+	}
+}

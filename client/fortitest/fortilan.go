@@ -1,0 +1,139 @@
+package fortitest
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// serveLANAuth is FortiLAN's POST /api/v1/auth:
+// {"accountId","userName","password"[,"type":"iamuser"]} -> {"access_token","expires_in"}.
+// Bad credentials answer 401 {"error": ...} (the body is not published: a guess).
+func (s *Server) serveLANAuth(w http.ResponseWriter, r *http.Request, body []byte) {
+	if r.Method != http.MethodPost {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+		return
+	}
+	s.mu.Lock()
+	if wait, limited := s.rateLimited(); limited {
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", fmt.Sprint(int64((wait+time.Second-1)/time.Second)))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many requests"})
+		return
+	}
+	s.mu.Unlock()
+
+	m, ok := decodeObject(body)
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid request body"})
+		return
+	}
+	typ := str(m, "type")
+	if typ != "" && typ != "iamuser" {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid user type"})
+		return
+	}
+	key := lanKey{account: str(m, "accountId"), user: str(m, "userName"), iam: typ == "iamuser"}
+	pass := str(m, "password")
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want, ok := s.state.lanUsers[key]
+	if !ok || pass == "" || want != pass {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid username or password"})
+		return
+	}
+	tok := secret()
+	now := s.now()
+	exp := now.Add(s.state.lanTTL)
+	s.state.lanTokens[tok] = exp
+	expiresIn := exp.Unix()
+	if s.state.lanRelative {
+		expiresIn = int64(s.state.lanTTL / time.Second)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "expires_in": expiresIn})
+}
+
+// rateLimited counts one auth request in the rolling minute, or says how long to wait; s.mu
+// must be held.
+func (s *Server) rateLimited() (time.Duration, bool) {
+	limit := s.state.authRateLimit
+	if limit <= 0 {
+		return 0, false
+	}
+	now := s.now()
+	keep := s.state.authTimes[:0]
+	for _, t := range s.state.authTimes {
+		if now.Sub(t) < time.Minute {
+			keep = append(keep, t)
+		}
+	}
+	s.state.authTimes = keep
+	if len(keep) >= limit {
+		wait := keep[0].Add(time.Minute).Sub(now)
+		if wait < time.Second {
+			wait = time.Second
+		}
+		return wait, true
+	}
+	s.state.authTimes = append(s.state.authTimes, now)
+	return 0, false
+}
+
+// serveLANInvalidate is POST /api/v1/auth/invalidate_token with Authorization: Bearer <token>
+// and {"access_token": <token>}: 200 {} when the token was live, 401 when it is unknown, expired
+// or already invalidated, 400 when the body names another token.
+func (s *Server) serveLANInvalidate(w http.ResponseWriter, r *http.Request, body []byte) {
+	if r.Method != http.MethodPost {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+		return
+	}
+	tok := bearer(r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tok == "" || !s.lanTokenLive(tok) {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid token"})
+		return
+	}
+	if m, ok := decodeObject(body); ok {
+		if named := str(m, "access_token"); named != "" && named != tok {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "access_token does not match"})
+			return
+		}
+	}
+	delete(s.state.lanTokens, tok)
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+// serveLANCall stands for any other FortiLAN API call: 200 {"ok":true} with a live FortiLAN
+// token, or a live IAM token for client_id fortilancloud or fortiedgecloud; 401 otherwise.
+func (s *Server) serveLANCall(w http.ResponseWriter, r *http.Request) {
+	tok := bearer(r)
+	s.mu.Lock()
+	ok := tok != "" && s.lanTokenLive(tok)
+	if !ok && tok != "" {
+		if t := s.oauthLive(tok); t != nil && (t.clientID == "fortilancloud" || t.clientID == "fortiedgecloud") {
+			ok = true
+		}
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid token"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// lanTokenLive reports whether a FortiLAN token is live, dropping it if expired; s.mu must be
+// held.
+func (s *Server) lanTokenLive(tok string) bool {
+	exp, ok := s.state.lanTokens[tok]
+	if !ok {
+		return false
+	}
+	if !s.now().Before(exp) {
+		delete(s.state.lanTokens, tok)
+		return false
+	}
+	return true
+}
