@@ -1,0 +1,53 @@
+# vault-plugin-secrets-forticloud
+SHELL   := /usr/bin/env bash
+MODULE  := github.com/forticloud/vault-plugin-secrets-forticloud
+PLUGIN  := vault-plugin-secrets-forticloud
+VERSION ?= $(shell cat VERSION)
+LDFLAGS := -s -w -X $(MODULE)/backend.Version=$(VERSION)
+BIN     := bin
+
+.PHONY: all build fake vault test unit integration dev bench fuzz soak fmt lint release clean
+
+all: build
+
+build: ## the plugin binary, version stamped in
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/$(PLUGIN) ./cmd/$(PLUGIN)
+
+fake: ## the fake Fortinet API as a command
+	go build -o $(BIN)/forticloud-fake ./cmd/forticloud-fake
+
+vault: ## a Vault binary: on PATH if recent, else built once from its Go module and cached
+	@scripts/get-vault.sh
+
+test: unit integration ## every test: unit, then end-to-end against a real Vault
+
+unit:
+	go vet ./...
+	go test -race -count=1 ./client/... ./backend/... ./cmd/...
+
+integration: ## end-to-end tests against a real Vault process (gets Vault first)
+	VAULT_BIN="$$(scripts/get-vault.sh)" go test -count=1 -timeout 20m ./integration/...
+
+dev: ## Vault dev server + plugin + fake Fortinet API: `vault read forticloud/creds/demo`
+	@scripts/dev.sh
+
+bench: ## benchmarks of the hot paths
+	go test -run '^$$' -bench . -benchmem ./client/... ./backend/...
+
+FUZZTIME ?= 30s
+fuzz: ## every fuzz target for FUZZTIME each
+	@for pkg in ./client ./backend; do \
+	  for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; go test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; \
+	  done; \
+	done
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	go vet ./...
+
+clean:
+	rm -rf $(BIN) .dev
