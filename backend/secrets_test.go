@@ -3,6 +3,7 @@ package backend
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,71 +14,104 @@ import (
 // No root secret, and no issued session or token, ever appears in a log line, an error or a
 // config read, across every path and the failures each can meet.
 func TestSecretsNeverLeak(t *testing.T) {
+	one := func(f fortitest.Fault) []fortitest.Fault { return []fortitest.Fault{f} }
+	faults := map[string][]fortitest.Fault{
+		"none": nil, "down": one(fortitest.Fault{Kind: fortitest.FaultDown}), "5xx": one(fortitest.Fault{Kind: fortitest.Fault5xx}),
+		"html": one(fortitest.Fault{Kind: fortitest.FaultHTML}), "broken json": one(fortitest.Fault{Kind: fortitest.FaultBrokenJSON}),
+		"401": one(fortitest.Fault{Kind: fortitest.Fault401}), "429": one(fortitest.Fault{Kind: fortitest.Fault429, RetryAfter: time.Second}),
+		"code -11": one(fortitest.Fault{Kind: fortitest.FaultCode, Code: -11}), "huge": one(fortitest.Fault{Kind: fortitest.FaultHuge}),
+		// An upstream that repeats in its error what the call sent it.
+		"echo": {
+			{Path: "jsonrpc:/sys/login/user", Kind: fortitest.FaultCode, Code: -22, Message: "bad password " + adminPassword},
+			{Path: "jsonrpc:/sys/login/cloud", Kind: fortitest.FaultCode, Code: -22, Message: "bad token " + cloudToken},
+			{Path: "/api/v1/auth", Kind: fortitest.FaultCode, Code: 401, Message: "bad password " + lanPassword},
+			{Path: "/api/v1/oauth/token/", Kind: fortitest.FaultCode, Code: 401, Message: "bad password " + apiPassword},
+		},
+	}
+	for name, f := range faults {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			leakCheck(t, f)
+		})
+	}
+}
+
+func leakCheck(t *testing.T, faults []fortitest.Fault) {
 	e := newEnv(t)
-	var said []string // every error and every config read
+	var mu sync.Mutex
+	var said []string // every error, warning and non-secret response
+	issued := map[string]bool{}
 	note := func(resp *logical.Response, err error) {
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil {
 			said = append(said, err.Error())
 		}
-		if resp != nil {
+		if resp == nil {
+			return
+		}
+		if resp.IsError() {
+			said = append(said, resp.Error().Error())
+		}
+		said = append(said, resp.Warnings...)
+		if resp.Secret == nil {
 			b, _ := json.Marshal(resp.Data)
-			if resp.IsError() {
-				said = append(said, resp.Error().Error())
-			}
-			said = append(said, strings.Join(resp.Warnings, "\n"))
-			if resp.Secret == nil {
-				said = append(said, string(b))
+			said = append(said, string(b))
+			return
+		}
+		for _, k := range []string{"session", "access_token"} {
+			if v, ok := resp.Data[k].(string); ok {
+				issued[v] = true
 			}
 		}
 	}
-	issued := map[string]bool{}
 	configs := map[string]map[string]any{
 		"faz": e.fazLocal(), "fazc": e.fazCloud(), "faza": e.fazAPIUser(), "fmg": e.fmgLocal(),
 		"lan": e.lanEmail(), "iam": e.lanIAM(), "lana": e.lanAPIUser(), "cloud": e.cloudAPIUser(),
+	}
+	for _, f := range faults {
+		if f.Message != "" {
+			// The fake echoes one fixed password on /api/v1/auth: only the config that sent it.
+			delete(configs, "iam")
+		}
 	}
 	for name, data := range configs {
 		data["request_timeout"] = "1s"
 		note(e.do(logical.UpdateOperation, "config/"+name, data))
 		note(e.do(logical.UpdateOperation, "config/"+name, with(data, "password", "wrong-password-xyz", "token", nil)))
 		note(e.do(logical.UpdateOperation, "config/"+name, with(data, "tls_skip_verify", true)))
+		note(e.do(logical.UpdateOperation, "config/"+name, data))
 		note(e.do(logical.ReadOperation, "config/"+name, nil))
 		note(e.do(logical.UpdateOperation, "roles/"+name, map[string]any{"config": name, "ttl": "5m"}))
 		note(e.do(logical.ReadOperation, "roles/"+name, nil))
 	}
 	note(e.do(logical.UpdateOperation, "config/fazc", with(e.fazCloud(), "token", "wrong-token-xyz-123")))
 
-	faults := []fortitest.Fault{
-		{}, {Kind: fortitest.FaultDown}, {Kind: fortitest.Fault5xx}, {Kind: fortitest.FaultHTML},
-		{Kind: fortitest.FaultBrokenJSON}, {Kind: fortitest.Fault401}, {Kind: fortitest.Fault429, RetryAfter: time.Second},
-		{Kind: fortitest.FaultCode, Code: -11}, {Kind: fortitest.FaultHuge},
+	// Leases issued while the upstream is well, then renewed and revoked under the fault.
+	var leases []lease
+	for name := range configs {
+		resp, err := e.do(logical.ReadOperation, "creds/"+name, nil)
+		note(resp, err)
+		if err == nil && resp != nil && resp.Secret != nil {
+			leases = append(leases, lease{data: resp.Data, secret: storedSecret(t, resp.Secret)})
+		}
 	}
 	for _, f := range faults {
-		e.fake.ClearFaults()
-		var leases []lease
-		for name := range configs {
-			resp, err := e.do(logical.ReadOperation, "creds/"+name, nil)
-			note(nil, err)
-			if err == nil && resp != nil && resp.Secret != nil {
-				for _, k := range []string{"session", "access_token"} {
-					if v, ok := resp.Data[k].(string); ok {
-						issued[v] = true
-					}
-				}
-				leases = append(leases, lease{data: resp.Data, secret: storedSecret(t, resp.Secret)})
-			}
-		}
-		if f.Kind != 0 {
-			e.fake.AddFault(f)
-		}
-		for _, l := range leases {
-			note(e.renew(l))
-			note(nil, e.revoke(l))
-		}
-		e.fake.ClearFaults()
-		for _, l := range leases {
-			note(nil, e.revoke(l))
-		}
+		e.fake.AddFault(f)
 	}
+	for name := range configs {
+		note(e.do(logical.ReadOperation, "creds/"+name, nil))
+		note(e.do(logical.UpdateOperation, "config/"+name, map[string]any{}))
+	}
+	for _, l := range leases {
+		note(e.renew(l))
+		note(nil, e.revoke(l))
+	}
+	e.fake.ClearFaults()
+	for _, l := range leases {
+		note(nil, e.revoke(l))
+	}
+
 	if len(issued) == 0 {
 		t.Fatal("no credential was issued: the test saw nothing")
 	}
