@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 )
@@ -40,6 +41,10 @@ type backend struct {
 	// writes serialises writes to one config or role, so that checks and the write agree.
 	writes keyedMutex
 
+	// limiters pace logins per base URL (FortiLAN allows 6 a minute from one address).
+	limMu    sync.Mutex
+	limiters map[string]*client.LoginLimiter
+
 	// apiUsers serialises token requests per FortiCloud API user: a new token kills the last.
 	apiUsers keyedMutex
 }
@@ -55,8 +60,9 @@ func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 
 func newBackend() *backend {
 	b := &backend{
-		configs: make(map[string]*cachedConfig),
-		roles:   make(map[string]*roleEntry),
+		configs:  make(map[string]*cachedConfig),
+		roles:    make(map[string]*roleEntry),
+		limiters: make(map[string]*client.LoginLimiter),
 	}
 	minAge, err := time.ParseDuration(walRollbackMinAge)
 	if err != nil || minAge <= 0 {

@@ -155,12 +155,12 @@ func (e *env) fazAPIUser() map[string]any {
 
 func (e *env) lanEmail() map[string]any {
 	return map[string]any{"type": "fortilan", "url": e.fake.URL, "account_id": lanAccount,
-		"username": lanUser, "password": lanPassword, "ca_cert": e.fake.CACertPEM}
+		"username": lanUser, "password": lanPassword, "ca_cert": e.fake.CACertPEM, "login_rate_limit": 0}
 }
 
 func (e *env) lanIAM() map[string]any {
 	return map[string]any{"type": "fortilan", "url": e.fake.URL, "auth_method": "iam_user", "account_id": lanAccount,
-		"username": iamUser, "password": iamPassword, "ca_cert": e.fake.CACertPEM}
+		"username": iamUser, "password": iamPassword, "ca_cert": e.fake.CACertPEM, "login_rate_limit": 0}
 }
 
 func (e *env) lanAPIUser() map[string]any {

@@ -28,6 +28,7 @@ type configEntry struct {
 	TLSServerName  string        `json:"tls_server_name,omitempty"`
 	TLSSkipVerify  bool          `json:"tls_skip_verify,omitempty"`
 	RequestTimeout time.Duration `json:"request_timeout,omitempty"`
+	LoginRateLimit int           `json:"login_rate_limit,omitempty"` // fortilan: logins a minute; 0 none
 }
 
 func (c *configEntry) settings() client.Settings {
@@ -83,13 +84,36 @@ func (b *backend) config(ctx context.Context, s logical.Storage, name string) (*
 	if err != nil || entry == nil {
 		return nil, err
 	}
-	conn, err := client.Dial(entry.settings())
+	conn, err := b.dial(entry)
 	if err != nil {
 		return nil, fmt.Errorf("config %q: %w", name, err)
 	}
 	c = &cachedConfig{entry: entry, conn: conn}
 	b.configs[name] = c
 	return c, nil
+}
+
+// dial connects to a config's product, its logins paced by the limiter of its base URL.
+func (b *backend) dial(c *configEntry) (*client.Conn, error) {
+	s := c.settings()
+	if c.LoginRateLimit > 0 {
+		s.Limiter = b.limiter(c.URL, c.LoginRateLimit)
+	}
+	return client.Dial(s)
+}
+
+// limiter returns the login limiter of one base URL, shared by every config of this mount
+// that logs in there, and kept across config changes so that a rewrite cannot reset it.
+func (b *backend) limiter(url string, perMinute int) *client.LoginLimiter {
+	key := fmt.Sprintf("%s\n%d", url, perMinute)
+	b.limMu.Lock()
+	defer b.limMu.Unlock()
+	l := b.limiters[key]
+	if l == nil {
+		l = client.NewLoginLimiter(perMinute)
+		b.limiters[key] = l
+	}
+	return l
 }
 
 func (b *backend) dropConfig(name string) {

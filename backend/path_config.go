@@ -153,6 +153,10 @@ func configFields() map[string]*framework.FieldSchema {
 			Description: "Time limit of one upstream HTTP request. Default 30s.",
 			Default:     int(client.DefaultTimeout.Seconds()),
 		},
+		"login_rate_limit": {
+			Type:        framework.TypeInt,
+			Description: "fortilan: logins a minute this mount makes to the config's url, queued within each request's deadline; 0 for no limit. Default 6, FortiLAN's limit per source address.",
+		},
 		"verify_connection": {
 			Type:        framework.TypeBool,
 			Description: "At write, log in once and out again, and refuse the write if that fails. Not stored.",
@@ -189,6 +193,9 @@ func (c *configEntry) public() map[string]any {
 		if v != "" {
 			m[k] = v
 		}
+	}
+	if c.Type == client.TypeFortiLAN {
+		m["login_rate_limit"] = c.LoginRateLimit
 	}
 	switch secretField(c.AuthMethod) {
 	case "token":
@@ -274,7 +281,7 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 
 // verify logs in with c once and hands the credential straight back.
 func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c *configEntry) error {
-	conn, err := client.Dial(c.settings())
+	conn, err := b.dial(c)
 	if err != nil {
 		return err
 	}
@@ -490,6 +497,18 @@ func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []stri
 		c.RequestTimeout = t
 	} else if old == nil {
 		c.RequestTimeout = client.DefaultTimeout
+	}
+	if v, ok := d.GetOk("login_rate_limit"); ok {
+		n := v.(int)
+		switch {
+		case p.Type != client.TypeFortiLAN:
+			return nil, nil, fmt.Errorf("login_rate_limit: only used by type fortilan")
+		case n < 0 || n > 600:
+			return nil, nil, fmt.Errorf("login_rate_limit: must be between 0 (no limit) and 600 logins a minute")
+		}
+		c.LoginRateLimit = n
+	} else if old == nil && p.Type == client.TypeFortiLAN {
+		c.LoginRateLimit = client.DefaultFortiLANLoginsPerMinute
 	}
 	return c, warnings, nil
 }

@@ -393,3 +393,33 @@ func TestAPIUserSessionsConcurrent(t *testing.T) {
 		t.Fatalf("%d OAuth tokens left live after the exchanges", n)
 	}
 }
+
+// FortiLAN logins stay within the configured rate: past it, creds answers a clear 429 at once,
+// before the upstream sees the request, and the limit holds across a config rewrite.
+func TestFortiLANLoginRateLimit(t *testing.T) {
+	e := newEnv(t)
+	e.fake.SetAuthRateLimit(6)
+	e.ok(logical.UpdateOperation, "config/lan", with(e.lanEmail(), "login_rate_limit", nil, "verify_connection", false))
+	if got := e.ok(logical.ReadOperation, "config/lan", nil).Data["login_rate_limit"]; got != 6 {
+		t.Fatalf("default login_rate_limit = %v, want 6", got)
+	}
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "lan"})
+	for range 3 {
+		e.creds("r")
+	}
+	// Rewriting the config does not reset the count.
+	e.ok(logical.UpdateOperation, "config/lan", map[string]any{"request_timeout": "5s", "verify_connection": false})
+	for range 3 {
+		e.creds("r")
+	}
+	_, err := e.do(logical.ReadOperation, "creds/r", nil)
+	var coded logical.HTTPCodedError
+	if err == nil || !errors.As(err, &coded) || coded.Code() != 429 || !strings.Contains(err.Error(), "at most 6 logins a minute") || !strings.Contains(err.Error(), "retry after") {
+		t.Fatalf("seventh login: %v", err)
+	}
+	if n := e.fake.Calls("/api/v1/auth"); n != 6 {
+		t.Fatalf("the fake saw %d logins, want 6: the limiter let one through", n)
+	}
+	e.fails(logical.UpdateOperation, "config/faz", with(e.fazLocal(), "login_rate_limit", 5), "login_rate_limit: only used by type fortilan")
+	e.fails(logical.UpdateOperation, "config/lan", map[string]any{"login_rate_limit": -1}, "login_rate_limit: must be between")
+}

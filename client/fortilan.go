@@ -12,14 +12,16 @@ const DefaultFortiLANURL = "https://fortilan.forticloud.com"
 
 // FortiLAN is a FortiLAN Cloud (FortiEdge Cloud) client for one regional base URL.
 type FortiLAN struct {
-	base string
-	t    *Transport
-	now  func() time.Time
+	base    string
+	t       *Transport
+	now     func() time.Time
+	limiter *LoginLimiter // nil: no limit
 }
 
-// NewFortiLAN returns a client for base (https://fortilan.forticloud.com or a region).
-func NewFortiLAN(base string, t *Transport) *FortiLAN {
-	return &FortiLAN{base: strings.TrimRight(base, "/"), t: t, now: time.Now}
+// NewFortiLAN returns a client for base (https://fortilan.forticloud.com or a region). Logins
+// wait on limiter, which may be shared by every client of one base URL, or be nil.
+func NewFortiLAN(base string, t *Transport, limiter *LoginLimiter) *FortiLAN {
+	return &FortiLAN{base: strings.TrimRight(base, "/"), t: t, now: time.Now, limiter: limiter}
 }
 
 // LANUser is an email or IAM user's login.
@@ -38,6 +40,9 @@ func (c *FortiLAN) Login(ctx context.Context, u LANUser) (Token, error) {
 		body["type"] = "iamuser"
 	}
 	r := request{op: op, url: c.base + "/api/v1/auth", body: body, secrets: []string{u.Password}, login: true}
+	if err := c.limiter.Wait(ctx, op); err != nil {
+		return Token{}, err
+	}
 	resp, err := c.t.post(ctx, r)
 	if err != nil {
 		return Token{}, err

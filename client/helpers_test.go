@@ -74,7 +74,7 @@ func newClients(t *testing.T, s *fortitest.Server, o client.Options) clients {
 	return clients{
 		s: s, t: tr,
 		faz:   client.NewJSONRPC("fortianalyzer", s.URL+"/", tr),
-		lan:   client.NewFortiLAN(s.URL, tr),
+		lan:   client.NewFortiLAN(s.URL, tr, nil),
 		oauth: client.NewOAuth(s.URL, tr),
 	}
 }

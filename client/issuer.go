@@ -60,7 +60,7 @@ func Dial(s Settings) (*Conn, error) {
 			if base == "" {
 				base = p.DefaultURL
 			}
-			c.Tokens = &lanIssuer{s: s, lan: NewFortiLAN(base, t)}
+			c.Tokens = &lanIssuer{s: s, lan: NewFortiLAN(base, t, s.Limiter)}
 		}
 	}
 	return c, nil

@@ -93,6 +93,8 @@ type Settings struct {
 	AccountID  string
 	TLS        TLSConfig
 	Timeout    time.Duration
+	// Limiter paces logins to the product (FortiLAN's /api/v1/auth); nil for none.
+	Limiter *LoginLimiter
 }
 
 // SharesToken reports whether the leased credential is an API user's OAuth token itself, of
