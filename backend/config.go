@@ -29,6 +29,7 @@ type configEntry struct {
 	TLSSkipVerify  bool          `json:"tls_skip_verify,omitempty"`
 	RequestTimeout time.Duration `json:"request_timeout,omitempty"`
 	LoginRateLimit int           `json:"login_rate_limit,omitempty"` // fortilan: logins a minute; 0 none
+	TokenStoredAt  int64         `json:"token_stored_at,omitempty"`  // UNIX seconds: FortiCloud tokens die within hours
 }
 
 func (c *configEntry) settings() client.Settings {
@@ -101,6 +102,7 @@ func (b *backend) dial(c *configEntry) (*client.Conn, error) {
 	}
 	return client.Dial(s)
 }
+
 
 // limiter returns the login limiter of one base URL, shared by every config of this mount
 // that logs in there, and kept across config changes so that a rewrite cannot reset it.

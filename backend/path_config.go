@@ -200,6 +200,9 @@ func (c *configEntry) public() map[string]any {
 	switch secretField(c.AuthMethod) {
 	case "token":
 		m["token_set"] = c.Token != ""
+		if c.TokenStoredAt != 0 {
+			m["token_stored_at"] = time.Unix(c.TokenStoredAt, 0).UTC().Format(time.RFC3339)
+		}
 	case "password":
 		m["password_set"] = c.Password != ""
 	}
@@ -412,6 +415,12 @@ func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []stri
 		case ok:
 			*field = v
 		}
+	}
+	switch {
+	case c.AuthMethod != client.AuthForticloudToken:
+		c.TokenStoredAt = 0
+	case hasToken:
+		c.TokenStoredAt = time.Now().Unix()
 	}
 
 	// URLs.

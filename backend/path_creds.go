@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
 	"github.com/hashicorp/vault/sdk/framework"
@@ -84,6 +85,9 @@ func (b *backend) pathCredsRead(ctx context.Context, req *logical.Request, d *fr
 func (b *backend) issueSession(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
 	sid, err := b.login(ctx, c.entry, c.conn)
 	if err != nil {
+		if c.entry.AuthMethod == client.AuthForticloudToken && errors.Is(err, client.ErrRefused) {
+			return nil, tokenRefused(req.MountPoint, l.Config, c.entry, err)
+		}
 		return nil, upstreamError(l.Config, err)
 	}
 	l.Session = sid
@@ -167,6 +171,19 @@ func (b *backend) undo(ctx context.Context, s logical.Storage, kind string, l le
 		return false
 	}
 	return true
+}
+
+// tokenRefused explains a refused FortiCloud token: most likely it expired, as they do within
+// hours, and the config needs a new one.
+func tokenRefused(mount, config string, c *configEntry, err error) error {
+	age := ""
+	if c.TokenStoredAt != 0 {
+		age = fmt.Sprintf(" (stored %s ago)", time.Since(time.Unix(c.TokenStoredAt, 0)).Round(time.Minute))
+	}
+	return logical.CodedError(http.StatusBadGateway, fmt.Sprintf(
+		"%s: the FortiCloud token of config/%s was refused; FortiCloud tokens expire within hours%s, so it must be replaced: "+
+			"vault write %sconfig/%s token=<new token> (roles and leases are kept), or use auth_method=forticloud_api_user, which mints tokens itself",
+		err, config, age, mount, config))
 }
 
 // upstreamError turns a client error into what Vault answers: the upstream's failure with the

@@ -423,3 +423,30 @@ func TestFortiLANLoginRateLimit(t *testing.T) {
 	e.fails(logical.UpdateOperation, "config/faz", with(e.fazLocal(), "login_rate_limit", 5), "login_rate_limit: only used by type fortilan")
 	e.fails(logical.UpdateOperation, "config/lan", map[string]any{"login_rate_limit": -1}, "login_rate_limit: must be between")
 }
+
+// An expired FortiCloud token answers what to do; replacing it is a config write that keeps
+// roles and leases.
+func TestForticloudTokenExpired(t *testing.T) {
+	e := newEnv(t)
+	e.fake.AddCloudToken("short-lived-token-0001", time.Hour)
+	e.ok(logical.UpdateOperation, "config/faz", with(e.fazCloud(), "token", "short-lived-token-0001"))
+	if got := e.ok(logical.ReadOperation, "config/faz", nil).Data["token_stored_at"]; got == nil {
+		t.Fatal("read does not say when the token was stored")
+	}
+	e.ok(logical.UpdateOperation, "roles/soc", map[string]any{"config": "faz", "ttl": "15m"})
+	l := e.creds("soc")
+	e.fake.ExpireAll()
+	e.fake.AddCloudToken("short-lived-token-0002", time.Hour)
+	msg := e.fails(logical.ReadOperation, "creds/soc", nil, "FortiCloud token of config/faz was refused", "must be replaced", "config/faz token=", "forticloud_api_user")
+	if strings.Contains(msg, "short-lived-token") {
+		t.Fatalf("error carries the token: %s", msg)
+	}
+	e.ok(logical.UpdateOperation, "config/faz", map[string]any{"token": "short-lived-token-0002"})
+	if resp := e.ok(logical.ReadOperation, "roles/soc", nil); resp == nil {
+		t.Fatal("replacing the token lost the role")
+	}
+	e.creds("soc")
+	if err := e.revoke(l); err != nil {
+		t.Fatalf("a lease from before the replacement no longer revokes: %v", err)
+	}
+}
