@@ -103,7 +103,6 @@ func (b *backend) dial(c *configEntry) (*client.Conn, error) {
 	return client.Dial(s)
 }
 
-
 // limiter returns the login limiter of one base URL, shared by every config of this mount
 // that logs in there, and kept across config changes so that a rewrite cannot reset it.
 func (b *backend) limiter(url string, perMinute int) *client.LoginLimiter {
