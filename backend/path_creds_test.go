@@ -450,3 +450,63 @@ func TestForticloudTokenExpired(t *testing.T) {
 		t.Fatalf("a lease from before the replacement no longer revokes: %v", err)
 	}
 }
+
+// The share of an API user's token lives in storage: a new plugin process (a new backend over
+// the same storage) hands out the same token, and the last revoke still ends it.
+func TestSharedTokenSurvivesRestart(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
+	l1 := e.creds("r")
+
+	conf := logical.TestBackendConfig()
+	conf.StorageView = e.s
+	conf.Logger = e.b.Logger()
+	conf.System = e.b.System()
+	lb, err := Factory(t.Context(), conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.b = lb.(*backend)
+	l2 := e.creds("r")
+	tok := l1.data["access_token"].(string)
+	if l2.data["access_token"] != tok {
+		t.Fatal("after a restart, a new token was minted while the shared one was live")
+	}
+	if err := e.revoke(l1); err != nil || !e.fake.OAuthTokenAlive(tok) {
+		t.Fatalf("first revoke: %v, token alive %v", err, e.fake.OAuthTokenAlive(tok))
+	}
+	if err := e.revoke(l2); err != nil || e.fake.OAuthTokenAlive(tok) {
+		t.Fatalf("last revoke: %v, token alive %v", err, e.fake.OAuthTokenAlive(tok))
+	}
+}
+
+// A share whose token expired is not handed out again: a new token is minted.
+func TestSharedTokenExpiredIsReplaced(t *testing.T) {
+	e := newEnv(t)
+	e.fake.SetOAuthTokenTTL(90 * time.Second)
+	e.ok(logical.UpdateOperation, "config/c", e.cloudAPIUser())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c", "ttl": "1h"})
+	l1 := e.creds("r")
+	if l1.secret.TTL > 90*time.Second {
+		t.Fatalf("lease TTL %s past the token's life", l1.secret.TTL)
+	}
+	// Less than a minute of life left: the next creds mints anew, and the old lease's revoke
+	// leaves the new token alone.
+	key := shareKey("c", e.fake.URL, "fortigatecloud", apiID)
+	sh, _ := readShare(t.Context(), e.s, key)
+	sh.ExpiresAt = time.Now().Add(30 * time.Second).Unix()
+	if err := writeShare(t.Context(), e.s, key, sh); err != nil {
+		t.Fatal(err)
+	}
+	l2 := e.creds("r")
+	if l2.data["access_token"] == l1.data["access_token"] {
+		t.Fatal("a token about to expire was handed out again")
+	}
+	if err := e.revoke(l1); err != nil {
+		t.Fatal(err)
+	}
+	if !e.fake.OAuthTokenAlive(l2.data["access_token"].(string)) {
+		t.Fatal("revoking the old lease ended the new token")
+	}
+}
