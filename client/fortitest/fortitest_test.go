@@ -561,7 +561,7 @@ func TestFortiLAN(t *testing.T) {
 			if a.status != 200 || len(tok) != 32 {
 				t.Fatalf("%d %s", a.status, a.body)
 			}
-			if d := time.Unix(int64(exp), 0).Sub(time.Now()); d < 59*time.Minute || d > 61*time.Minute {
+			if d := time.Until(time.Unix(int64(exp), 0)); d < 59*time.Minute || d > 61*time.Minute {
 				t.Errorf("expires_in %v is not a UNIX time an hour away", exp)
 			}
 			if !s.LANTokenAlive(tok) {
