@@ -45,6 +45,8 @@ type backend struct {
 	limMu    sync.Mutex
 	limiters map[string]*client.LoginLimiter
 
+	metrics *metrics
+
 	// apiUsers serialises token requests per FortiCloud API user: a new token kills the last.
 	apiUsers keyedMutex
 }
@@ -63,6 +65,7 @@ func newBackend() *backend {
 		configs:  make(map[string]*cachedConfig),
 		roles:    make(map[string]*roleEntry),
 		limiters: make(map[string]*client.LoginLimiter),
+		metrics:  newMetrics(),
 	}
 	minAge, err := time.ParseDuration(walRollbackMinAge)
 	if err != nil || minAge <= 0 {
@@ -79,6 +82,7 @@ func newBackend() *backend {
 			pathConfig(b),
 			pathRoles(b),
 			pathCreds(b),
+			pathMetrics(b),
 		),
 		Secrets: []*framework.Secret{
 			secretSession(b),

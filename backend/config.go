@@ -97,6 +97,7 @@ func (b *backend) config(ctx context.Context, s logical.Storage, name string) (*
 // dial connects to a config's product, its logins paced by the limiter of its base URL.
 func (b *backend) dial(c *configEntry) (*client.Conn, error) {
 	s := c.settings()
+	s.Observer = b.metrics.observe
 	if c.LoginRateLimit > 0 {
 		s.Limiter = b.limiter(c.URL, c.LoginRateLimit)
 	}

@@ -105,8 +105,9 @@ func (b *backend) conn(ctx context.Context, s logical.Storage, l leaseInternal) 
 	}
 	conn, err := client.Dial(client.Settings{
 		Type: l.Type, URL: l.URL, AuthURL: l.AuthURL, ClientID: l.ClientID,
-		TLS:     client.TLSConfig{CACert: l.CACert, ServerName: l.TLSServerName, SkipVerify: l.TLSSkipVerify},
-		Timeout: time.Duration(l.RequestTimeout) * time.Second,
+		TLS:      client.TLSConfig{CACert: l.CACert, ServerName: l.TLSServerName, SkipVerify: l.TLSSkipVerify},
+		Timeout:  time.Duration(l.RequestTimeout) * time.Second,
+		Observer: b.metrics.observe,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -143,6 +143,7 @@ func (b *backend) guard(ctx context.Context, req *logical.Request, kind string, 
 		b.undoLogged(ctx, req.Storage, kind, l, id)
 		return nil, fmt.Errorf("delete WAL: %w", err)
 	}
+	b.metrics.leaseIssued(l.Config)
 	return resp, nil
 }
 

@@ -57,7 +57,11 @@ func (b *backend) sessionRevoke(ctx context.Context, req *logical.Request, _ *fr
 		b.Logger().Warn("revoke: lease holds no session; nothing to log out", "config", l.Config)
 		return nil, nil
 	}
-	return nil, b.logout(ctx, req.Storage, l)
+	if err := b.logout(ctx, req.Storage, l); err != nil {
+		return nil, err
+	}
+	b.metrics.leaseRevoked(l.Config)
+	return nil, nil
 }
 
 func (b *backend) logout(ctx context.Context, s logical.Storage, l leaseInternal) error {

@@ -62,9 +62,15 @@ func (b *backend) tokenRevoke(ctx context.Context, req *logical.Request, _ *fram
 		return nil, nil
 	}
 	if l.Shared {
-		return nil, b.releaseShare(ctx, req.Storage, l)
+		err = b.releaseShare(ctx, req.Storage, l)
+	} else {
+		err = b.invalidateToken(ctx, req.Storage, l)
 	}
-	return nil, b.invalidateToken(ctx, req.Storage, l)
+	if err != nil {
+		return nil, err
+	}
+	b.metrics.leaseRevoked(l.Config)
+	return nil, nil
 }
 
 func (b *backend) invalidateToken(ctx context.Context, s logical.Storage, l leaseInternal) error {

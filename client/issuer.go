@@ -63,6 +63,14 @@ func Dial(s Settings) (*Conn, error) {
 			c.Tokens = &lanIssuer{s: s, lan: NewFortiLAN(base, t, s.Limiter)}
 		}
 	}
+	if s.Observer != nil {
+		if c.Sessions != nil {
+			c.Sessions = observedSessions{SessionIssuer: c.Sessions, product: p.Type, obs: s.Observer}
+		}
+		if c.Tokens != nil {
+			c.Tokens = observedTokens{TokenIssuer: c.Tokens, product: p.Type, obs: s.Observer}
+		}
+	}
 	return c, nil
 }
 

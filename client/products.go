@@ -95,6 +95,8 @@ type Settings struct {
 	Timeout    time.Duration
 	// Limiter paces logins to the product (FortiLAN's /api/v1/auth); nil for none.
 	Limiter *LoginLimiter
+	// Observer hears of every operation; nil for none.
+	Observer Observer
 }
 
 // SharesToken reports whether the leased credential is an API user's OAuth token itself, of

@@ -1,0 +1,64 @@
+package backend
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client/fortitest"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+func (e *env) metrics() string {
+	e.t.Helper()
+	resp := e.ok(logical.ReadOperation, "metrics", nil)
+	if ct := resp.Data[logical.HTTPContentType]; !strings.HasPrefix(ct.(string), "text/plain; version=0.0.4") {
+		e.t.Fatalf("content type %v", ct)
+	}
+	return string(resp.Data[logical.HTTPRawBody].([]byte))
+}
+
+// Each mount counts its own upstream calls and leases, though one process serves them all.
+func TestMetricsPerMount(t *testing.T) {
+	a, b := newEnv(t), newEnv(t)
+	a.ok(logical.UpdateOperation, "config/faz", a.fazLocal())
+	a.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "faz"})
+	b.ok(logical.UpdateOperation, "config/lan", b.lanEmail())
+	b.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "lan"})
+
+	l1, l2 := a.creds("r"), a.creds("r")
+	if err := a.revoke(l1); err != nil {
+		t.Fatal(err)
+	}
+	a.fake.AddFault(fortitest.Fault{Kind: fortitest.FaultCode, Code: -22, Path: "jsonrpc:/sys/login/user"})
+	a.fails(logical.ReadOperation, "creds/r", nil, "refused")
+	b.creds("r")
+	_ = l2
+
+	ma, mb := a.metrics(), b.metrics()
+	for _, want := range []string{
+		// the verified write logs in and out once, then two creds and one refused login
+		`forticloud_upstream_requests_total{product="fortianalyzer",operation="login",outcome="ok"} 3`,
+		`forticloud_upstream_requests_total{product="fortianalyzer",operation="login",outcome="refused"} 1`,
+		`forticloud_upstream_requests_total{product="fortianalyzer",operation="logout",outcome="ok"} 2`,
+		`forticloud_upstream_request_duration_seconds_count{product="fortianalyzer",operation="login",outcome="ok"} 3`,
+		`forticloud_upstream_request_duration_seconds_bucket{product="fortianalyzer",operation="login",outcome="ok",le="+Inf"} 3`,
+		`forticloud_leases_issued_total{config="faz"} 2`,
+		`forticloud_leases_revoked_total{config="faz"} 1`,
+		`forticloud_leases_live{config="faz"} 1`,
+	} {
+		if !strings.Contains(ma, want+"\n") {
+			t.Errorf("mount a lacks %s in:\n%s", want, ma)
+		}
+	}
+	if strings.Contains(ma, "fortilan") || strings.Contains(mb, "fortianalyzer") {
+		t.Error("one mount's metrics show another's calls")
+	}
+	if !strings.Contains(mb, `forticloud_leases_live{config="lan"} 1`) {
+		t.Errorf("mount b:\n%s", mb)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(ma), "\n") {
+		if !strings.HasPrefix(line, "# ") && strings.Count(line, " ") != 1 {
+			t.Errorf("not a Prometheus sample line: %q", line)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package backend
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+const (
+	pathMetricsHelpSyn  = "The engine's metrics, in Prometheus text format."
+	pathMetricsHelpDesc = `
+Counts and latency of upstream operations by product, operation and outcome, and leases issued
+and revoked by config, for this mount. Read it with any Vault token allowed to read the path:
+curl -H "X-Vault-Token: $TOKEN" $VAULT_ADDR/v1/forticloud/metrics
+Lease counts are kept by the plugin process: they start from zero when it restarts.
+`
+)
+
+func pathMetrics(b *backend) []*framework.Path {
+	return []*framework.Path{{
+		Pattern: "metrics$",
+		DisplayAttrs: &framework.DisplayAttributes{
+			OperationPrefix: operationPrefix,
+			OperationSuffix: "metrics",
+		},
+		Operations: map[logical.Operation]framework.OperationHandler{
+			logical.ReadOperation: &framework.PathOperation{
+				Callback:     b.pathMetricsRead,
+				DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "read"},
+			},
+		},
+		HelpSynopsis:    pathMetricsHelpSyn,
+		HelpDescription: pathMetricsHelpDesc,
+	}}
+}
+
+func (b *backend) pathMetricsRead(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
+	var buf bytes.Buffer
+	b.metrics.write(&buf)
+	return &logical.Response{Data: map[string]any{
+		logical.HTTPContentType: "text/plain; version=0.0.4; charset=utf-8",
+		logical.HTTPRawBody:     buf.Bytes(),
+		logical.HTTPStatusCode:  http.StatusOK,
+	}}, nil
+}

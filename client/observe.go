@@ -1,0 +1,77 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Observer hears of every upstream operation once it ended, retries included: the product,
+// the operation ("login", "logout", "status", "issue", "revoke"), its outcome and its duration.
+type Observer func(product, operation, outcome string, d time.Duration)
+
+// Outcome names an operation's result for metrics: "ok", or the kind of its error.
+func Outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrGone):
+		return "gone"
+	case errors.Is(err, ErrLoginLimit):
+		return "login_limit"
+	case errors.Is(err, ErrRefused):
+		return "refused"
+	case errors.Is(err, ErrRetryLater):
+		return "retry_later"
+	case errors.Is(err, ErrProtocol):
+		return "protocol"
+	}
+	return "error"
+}
+
+type observedSessions struct {
+	SessionIssuer
+	product string
+	obs     Observer
+}
+
+func (o observedSessions) Login(ctx context.Context) (string, error) {
+	start := time.Now()
+	sid, err := o.SessionIssuer.Login(ctx)
+	o.obs(o.product, "login", Outcome(err), time.Since(start))
+	return sid, err
+}
+
+func (o observedSessions) Logout(ctx context.Context, session string) error {
+	start := time.Now()
+	err := o.SessionIssuer.Logout(ctx, session)
+	o.obs(o.product, "logout", Outcome(err), time.Since(start))
+	return err
+}
+
+func (o observedSessions) Status(ctx context.Context, session string) error {
+	start := time.Now()
+	err := o.SessionIssuer.Status(ctx, session)
+	o.obs(o.product, "status", Outcome(err), time.Since(start))
+	return err
+}
+
+type observedTokens struct {
+	TokenIssuer
+	product string
+	obs     Observer
+}
+
+func (o observedTokens) Issue(ctx context.Context) (Token, error) {
+	start := time.Now()
+	tok, err := o.TokenIssuer.Issue(ctx)
+	o.obs(o.product, "issue", Outcome(err), time.Since(start))
+	return tok, err
+}
+
+func (o observedTokens) Revoke(ctx context.Context, token string) error {
+	start := time.Now()
+	err := o.TokenIssuer.Revoke(ctx, token)
+	o.obs(o.product, "revoke", Outcome(err), time.Since(start))
+	return err
+}
