@@ -19,6 +19,7 @@ type leaseInternal struct {
 
 	// Where the credential lives, and how to reach it.
 	Type           string `json:"type"`
+	AuthMethod     string `json:"auth_method"`
 	URL            string `json:"url,omitempty"`
 	AuthURL        string `json:"auth_url,omitempty"`
 	ClientID       string `json:"client_id,omitempty"`
@@ -43,12 +44,12 @@ type leaseInternal struct {
 func newLeaseInternal(config, role string, c *configEntry, r *roleEntry) leaseInternal {
 	l := leaseInternal{
 		Config: config, Role: role,
-		Type: c.Type, URL: c.URL, AuthURL: c.AuthURL, ClientID: c.ClientID,
+		Type: c.Type, AuthMethod: c.AuthMethod, URL: c.URL, AuthURL: c.AuthURL, ClientID: c.ClientID,
 		CACert: c.CACert, TLSServerName: c.TLSServerName, TLSSkipVerify: c.TLSSkipVerify,
 		RequestTimeout: int64(c.RequestTimeout / time.Second),
 		IssuedAt:       time.Now().Unix(),
 	}
-	if c.settings().SharesToken() {
+	if c.AuthMethod == client.AuthAPIUser {
 		l.APIID = c.APIID
 	}
 	if r != nil {
@@ -58,7 +59,7 @@ func newLeaseInternal(config, role string, c *configEntry, r *roleEntry) leaseIn
 }
 
 func (l leaseInternal) shareKey() string {
-	return shareKey(l.Config, l.AuthURL, l.ClientID, l.APIID)
+	return shareKey(l.AuthURL, l.APIID)
 }
 
 func (l leaseInternal) expiresAt() time.Time {
@@ -94,7 +95,7 @@ func decodeLease(data any) (leaseInternal, error) {
 
 // matches reports whether the stored config still points where the lease's credential lives.
 func (l leaseInternal) matches(c *configEntry) bool {
-	return c.Type == l.Type && c.URL == l.URL && c.AuthURL == l.AuthURL && c.ClientID == l.ClientID
+	return c.Type == l.Type && c.AuthMethod == l.AuthMethod && c.URL == l.URL && c.AuthURL == l.AuthURL && c.ClientID == l.ClientID
 }
 
 // conn returns a connection to where the lease's credential lives: the config's cached one
@@ -104,7 +105,7 @@ func (b *backend) conn(ctx context.Context, s logical.Storage, l leaseInternal) 
 		return c.conn, func() {}, nil
 	}
 	conn, err := client.Dial(client.Settings{
-		Type: l.Type, URL: l.URL, AuthURL: l.AuthURL, ClientID: l.ClientID,
+		Type: l.Type, AuthMethod: l.AuthMethod, URL: l.URL, AuthURL: l.AuthURL, ClientID: l.ClientID,
 		TLS:      client.TLSConfig{CACert: l.CACert, ServerName: l.TLSServerName, SkipVerify: l.TLSSkipVerify},
 		Timeout:  time.Duration(l.RequestTimeout) * time.Second,
 		Observer: b.metrics.observe,

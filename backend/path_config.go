@@ -290,7 +290,7 @@ func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c 
 	}
 	defer conn.Close()
 	if conn.Sessions != nil {
-		sid, err := b.login(ctx, c, conn)
+		sid, err := b.login(ctx, s, c, conn)
 		if err != nil {
 			return err
 		}

@@ -83,7 +83,7 @@ func (b *backend) pathCredsRead(ctx context.Context, req *logical.Request, d *fr
 }
 
 func (b *backend) issueSession(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
-	sid, err := b.login(ctx, c.entry, c.conn)
+	sid, err := b.login(ctx, req.Storage, c.entry, c.conn)
 	if err != nil {
 		if c.entry.AuthMethod == client.AuthForticloudToken && errors.Is(err, client.ErrRefused) {
 			return nil, tokenRefused(req.MountPoint, l.Config, c.entry, err)
@@ -115,13 +115,17 @@ func (b *backend) issueToken(ctx context.Context, req *logical.Request, l leaseI
 }
 
 // login opens a session. An API user's logins are serialised: each one mints an OAuth token,
-// and a new token kills the one another login may be about to exchange.
-func (b *backend) login(ctx context.Context, c *configEntry, conn *client.Conn) (string, error) {
-	if c.AuthMethod == client.AuthAPIUser {
-		unlock := b.apiUsers.Lock(apiUserKey(c.AuthURL, c.APIID))
-		defer unlock()
+// and a new token kills the one another login may be about to exchange, and any token shared
+// by that user's leases.
+func (b *backend) login(ctx context.Context, s logical.Storage, c *configEntry, conn *client.Conn) (string, error) {
+	if c.AuthMethod != client.AuthAPIUser {
+		return conn.Sessions.Login(ctx)
 	}
-	return conn.Sessions.Login(ctx)
+	unlock := b.apiUsers.Lock(apiUserKey(c.AuthURL, c.APIID))
+	defer unlock()
+	sid, err := conn.Sessions.Login(ctx)
+	b.minted(ctx, s, c.AuthURL, c.APIID)
+	return sid, err
 }
 
 // guard covers the gap between the upstream login and Vault holding the lease: a WAL entry

@@ -493,7 +493,7 @@ func TestSharedTokenExpiredIsReplaced(t *testing.T) {
 	}
 	// Less than a minute of life left: the next creds mints anew, and the old lease's revoke
 	// leaves the new token alone.
-	key := shareKey("c", e.fake.URL, "fortigatecloud", apiID)
+	key := shareKey(e.fake.URL, apiID)
 	sh, _ := readShare(t.Context(), e.s, key)
 	sh.ExpiresAt = time.Now().Add(30 * time.Second).Unix()
 	if err := writeShare(t.Context(), e.s, key, sh); err != nil {
@@ -508,5 +508,48 @@ func TestSharedTokenExpiredIsReplaced(t *testing.T) {
 	}
 	if !e.fake.OAuthTokenAlive(l2.data["access_token"].(string)) {
 		t.Fatal("revoking the old lease ended the new token")
+	}
+}
+
+// An API user's token leases revoke through OAuth even after their config is gone: the lease
+// keeps its auth method.
+func TestSharedTokenRevokeAfterConfigGone(t *testing.T) {
+	for _, cfg := range []string{"lan", "cloud"} {
+		t.Run(cfg, func(t *testing.T) {
+			e := newEnv(t)
+			data := e.lanAPIUser()
+			if cfg == "cloud" {
+				data = e.cloudAPIUser()
+			}
+			e.ok(logical.UpdateOperation, "config/c", data)
+			e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
+			l := e.creds("r")
+			e.ok(logical.DeleteOperation, "roles/r", nil)
+			e.ok(logical.DeleteOperation, "config/c", nil)
+			if err := e.revoke(l); err != nil {
+				t.Fatal(err)
+			}
+			if e.fake.OAuthTokenAlive(l.data["access_token"].(string)) {
+				t.Fatal("token live after revoke")
+			}
+		})
+	}
+}
+
+// Whatever else mints a token for the API user (another config, another product, a
+// FortiAnalyzer Cloud login) kills the shared one: creds never hands out a dead token.
+func TestSharedTokenNeverDead(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/lan", e.lanAPIUser())
+	e.ok(logical.UpdateOperation, "config/cloud", e.cloudAPIUser())
+	e.ok(logical.UpdateOperation, "config/faz", e.fazAPIUser())
+	for _, n := range []string{"lan", "cloud", "faz"} {
+		e.ok(logical.UpdateOperation, "roles/"+n, map[string]any{"config": n})
+	}
+	for _, role := range []string{"lan", "cloud", "lan", "faz", "lan", "lan", "cloud"} {
+		l := e.creds(role)
+		if tok, ok := l.data["access_token"].(string); ok && !e.fake.OAuthTokenAlive(tok) {
+			t.Fatalf("creds/%s handed out a dead token", role)
+		}
 	}
 }

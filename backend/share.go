@@ -14,8 +14,11 @@ import (
 
 // A FortiCloud API user has one live OAuth token at a time: minting a new one kills the last.
 // Leases that hand out the token itself (fortilan and forticloud with forticloud_api_user)
-// therefore share it. The share is kept in storage, so that it survives restarts, and changed
-// only under the API user's lock, so that a revoke and a new creds never race.
+// therefore share it. There is one share per API user, whatever config or client_id minted it,
+// and every mint for that user (a share, a FortiAnalyzer Cloud login, a verify) replaces or
+// drops it, so that a dead token is never handed out. The share is kept in storage, so that it
+// survives restarts, and changed only under the API user's lock, so that a revoke and a new
+// creds never race.
 
 const sharePrefix = "shares/"
 
@@ -24,6 +27,7 @@ const sharePrefix = "shares/"
 const shareMinLeft = time.Minute
 
 type shareEntry struct {
+	ClientID    string `json:"client_id"` // the product the token was minted for
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type,omitempty"`
 	ExpiresAt   int64  `json:"expires_at,omitempty"`
@@ -35,12 +39,10 @@ func apiUserKey(authURL, apiID string) string {
 	return "apiuser\n" + authURL + "\n" + apiID
 }
 
-// shareKey is where a config's share of one API user lives. The API user's identity is part of
-// the key, so that a config rewritten with another API user starts a share of its own, while
-// leases of the old one still find theirs.
-func shareKey(config, authURL, clientID, apiID string) string {
-	h := sha256.Sum256([]byte(authURL + "\n" + clientID + "\n" + apiID))
-	return sharePrefix + config + "/" + hex.EncodeToString(h[:16])
+// shareKey is where an API user's share lives; the ID is hashed, as it names an account.
+func shareKey(authURL, apiID string) string {
+	h := sha256.Sum256([]byte(authURL + "\n" + apiID))
+	return sharePrefix + hex.EncodeToString(h[:16])
 }
 
 func readShare(ctx context.Context, s logical.Storage, key string) (*shareEntry, error) {
@@ -69,8 +71,17 @@ func writeShare(ctx context.Context, s logical.Storage, key string, sh *shareEnt
 	return nil
 }
 
+// live reports whether the share holds a token with life left.
 func (sh *shareEntry) live(now time.Time) bool {
 	return sh != nil && sh.AccessToken != "" && (sh.ExpiresAt == 0 || time.Unix(sh.ExpiresAt, 0).Sub(now) > shareMinLeft)
+}
+
+// minted records that a token was just minted for the API user outside any share: whatever
+// the share held died with it. Called under the API user's lock.
+func (b *backend) minted(ctx context.Context, s logical.Storage, authURL, apiID string) {
+	if err := s.Delete(ctx, shareKey(authURL, apiID)); err != nil {
+		b.Logger().Warn("could not drop the API user's token share; its leases hold a dead token", "error", err)
+	}
 }
 
 // issueShared hands out a share of the API user's live token, minting one when none is live.
@@ -105,13 +116,13 @@ func (b *backend) takeShare(ctx context.Context, s logical.Storage, l leaseInter
 	if err != nil {
 		return client.Token{}, err
 	}
-	if !sh.live(time.Now()) {
+	if !sh.live(time.Now()) || sh.ClientID != e.ClientID {
 		tok, err := c.conn.Tokens.Issue(ctx)
 		if err != nil {
 			return client.Token{}, upstreamError(l.Config, err)
 		}
 		// Any token left in the share died when this one was minted.
-		sh = &shareEntry{AccessToken: tok.AccessToken, TokenType: tok.TokenType}
+		sh = &shareEntry{ClientID: e.ClientID, AccessToken: tok.AccessToken, TokenType: tok.TokenType}
 		if !tok.ExpiresAt.IsZero() {
 			sh.ExpiresAt = tok.ExpiresAt.Unix()
 		}
@@ -168,7 +179,7 @@ func (b *backend) releaseShare(ctx context.Context, s logical.Storage, l leaseIn
 func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Conn) error {
 	unlock := b.apiUsers.Lock(apiUserKey(c.AuthURL, c.APIID))
 	defer unlock()
-	sh, err := readShare(ctx, s, shareKey(name, c.AuthURL, c.ClientID, c.APIID))
+	sh, err := readShare(ctx, s, shareKey(c.AuthURL, c.APIID))
 	if err != nil {
 		return err
 	}
@@ -180,6 +191,7 @@ func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name stri
 	if err != nil {
 		return err
 	}
+	b.minted(ctx, s, c.AuthURL, c.APIID)
 	if err := conn.Tokens.Revoke(context.WithoutCancel(ctx), tok.AccessToken); err != nil && !errors.Is(err, client.ErrGone) {
 		b.Logger().Warn("verify_connection: token revoke failed; the token will expire upstream", "config", name, "error", err)
 	}

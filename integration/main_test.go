@@ -1,0 +1,183 @@
+package integration_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	module        = "github.com/forticloud/vault-plugin-secrets-forticloud"
+	pluginName    = "vault-plugin-secrets-forticloud"
+	pluginVersion = "v0.1.0-e2e"
+)
+
+// Set once by TestMain.
+var (
+	vaultBin   string // the vault binary
+	pluginDir  string // plugin_directory of every server: holds the plugin binary only
+	pluginSHA  string // hex SHA-256 of the plugin binary
+	skipReason string // when set, every test skips with it
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	vaultBin = os.Getenv("VAULT_BIN")
+	if vaultBin == "" {
+		msg := "VAULT_BIN is not set: run the end-to-end tests with `make integration`, which gets a Vault binary and sets it"
+		if os.Getenv("CI") == "true" {
+			fmt.Fprintln(os.Stderr, "integration: "+msg+" (CI=true: failing rather than skipping)")
+			return 1
+		}
+		fmt.Fprintln(os.Stderr, "integration: skipping every test: "+msg)
+		skipReason = msg
+		return m.Run()
+	}
+	if _, err := exec.LookPath(vaultBin); err != nil {
+		fmt.Fprintf(os.Stderr, "integration: VAULT_BIN=%q: %v\n", vaultBin, err)
+		return 1
+	}
+
+	// The tests spend their time waiting on processes, not computing: run more of them at once
+	// than the default GOMAXPROCS, unless -parallel was given.
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", "4")
+	}
+
+	dir, err := os.MkdirTemp("", "forticloud-e2e-plugins-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	pluginDir = dir
+	if err := buildPlugin(filepath.Join(dir, pluginName)); err != nil {
+		fmt.Fprintln(os.Stderr, "integration: building the plugin:", err)
+		return 1
+	}
+	sum, err := fileSHA256(filepath.Join(dir, pluginName))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	pluginSHA = sum
+
+	code := m.Run()
+	if n := killLeftovers(); n > 0 {
+		fmt.Fprintf(os.Stderr, "integration: killed %d process group(s) a test left running\n", n)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// buildPlugin builds the plugin with the e2e version and a 5 s WAL rollback age stamped in.
+func buildPlugin(out string) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	ldflags := fmt.Sprintf("-X %s/backend.Version=%s -X %s/backend.walRollbackMinAge=5s", module, pluginVersion, module)
+	cmd := exec.Command("go", "build", "-ldflags", ldflags, "-o", out, "./cmd/"+pluginName)
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "integration: built the plugin in %s\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// moduleRoot finds the directory of this module's go.mod, up from the working directory.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.Contains(string(b), "module "+module+"\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod of " + module + " above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// requireVault skips the test when no Vault binary was given.
+func requireVault(t *testing.T) {
+	t.Helper()
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+}
+
+// Process groups started by the tests (Vault servers with their plugins, agents). Each process
+// is started in a group of its own, so that its children (the plugin) go with it.
+var groups = struct {
+	sync.Mutex
+	live map[int]string
+}{live: map[int]string{}}
+
+func trackGroup(pgid int, name string) {
+	groups.Lock()
+	defer groups.Unlock()
+	groups.live[pgid] = name
+}
+
+func untrackGroup(pgid int) {
+	groups.Lock()
+	defer groups.Unlock()
+	delete(groups.live, pgid)
+}
+
+// killLeftovers kills every process group a test started and did not stop: only ours, by id.
+func killLeftovers() int {
+	groups.Lock()
+	defer groups.Unlock()
+	n := 0
+	for pgid, name := range groups.live {
+		if syscall.Kill(-pgid, 0) == nil {
+			fmt.Fprintf(os.Stderr, "integration: %s (process group %d) still running: killing it\n", name, pgid)
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			n++
+		}
+		delete(groups.live, pgid)
+	}
+	return n
+}
