@@ -25,12 +25,12 @@ revoked when the last of them ends.
 )
 
 func pathCreds(b *backend) []*framework.Path {
-	op := func(verb string) *framework.PathOperation {
+	op := func(suffix string) *framework.PathOperation {
 		return &framework.PathOperation{
 			Callback:                    b.pathCredsRead,
 			ForwardPerformanceStandby:   true,
 			ForwardPerformanceSecondary: true,
-			DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: verb},
+			DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "generate", OperationSuffix: suffix},
 		}
 	}
 	return []*framework.Path{{
@@ -47,8 +47,8 @@ func pathCreds(b *backend) []*framework.Path {
 			},
 		},
 		Operations: map[logical.Operation]framework.OperationHandler{
-			logical.ReadOperation:   op("generate"),
-			logical.UpdateOperation: op("generate-with-parameters"),
+			logical.ReadOperation:   op("credentials"),
+			logical.UpdateOperation: op("credentials-with-parameters"),
 		},
 		HelpSynopsis:    pathCredsHelpSyn,
 		HelpDescription: strings.TrimSpace(pathCredsHelpDesc),
