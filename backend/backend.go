@@ -117,3 +117,24 @@ func (b *backend) clean(context.Context) {
 	}
 	clear(b.roles)
 }
+
+// operation is a path operation: mutating ones are forwarded from performance standbys and
+// secondaries, since they write storage or create leases.
+func operation(cb framework.OperationFunc, verb string, mutates bool) *framework.PathOperation {
+	return &framework.PathOperation{
+		Callback:                    cb,
+		ForwardPerformanceStandby:   mutates,
+		ForwardPerformanceSecondary: mutates,
+		DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: verb},
+	}
+}
+
+// crud is the operations of a named object: write (create and update), read, delete.
+func crud(write, read, del framework.OperationFunc, writeVerb string) map[logical.Operation]framework.OperationHandler {
+	return map[logical.Operation]framework.OperationHandler{
+		logical.CreateOperation: operation(write, writeVerb, true),
+		logical.UpdateOperation: operation(write, writeVerb, true),
+		logical.ReadOperation:   operation(read, "read", false),
+		logical.DeleteOperation: operation(del, "delete", true),
+	}
+}

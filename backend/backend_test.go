@@ -238,6 +238,17 @@ func TestFactoryPaths(t *testing.T) {
 		t.Errorf("LocalStorage lacks the WAL prefix: %v", sp.LocalStorage)
 	}
 	for _, p := range e.b.Backend.Paths {
+		for op, h := range p.Operations {
+			props := h.Properties()
+			// Whatever writes storage or creates a lease must reach the active node.
+			mutates := op != logical.ReadOperation && op != logical.ListOperation || strings.HasPrefix(p.Pattern, "creds/")
+			if props.ForwardPerformanceStandby != mutates || props.ForwardPerformanceSecondary != mutates {
+				t.Errorf("path %s %s: forwarded %v/%v, want %v", p.Pattern, op, props.ForwardPerformanceStandby, props.ForwardPerformanceSecondary, mutates)
+			}
+			if props.DisplayAttrs == nil || props.DisplayAttrs.OperationVerb == "" {
+				t.Errorf("path %s %s has no OpenAPI verb", p.Pattern, op)
+			}
+		}
 		if p.HelpSynopsis == "" || p.HelpDescription == "" {
 			t.Errorf("path %s lacks help", p.Pattern)
 		}

@@ -39,31 +39,8 @@ func pathConfig(b *backend) []*framework.Path {
 				OperationPrefix: operationPrefix,
 				OperationSuffix: "config",
 			},
-			Fields: configFields(),
-			Operations: map[logical.Operation]framework.OperationHandler{
-				logical.CreateOperation: &framework.PathOperation{
-					Callback:                    b.pathConfigWrite,
-					ForwardPerformanceStandby:   true,
-					ForwardPerformanceSecondary: true,
-					DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "configure"},
-				},
-				logical.UpdateOperation: &framework.PathOperation{
-					Callback:                    b.pathConfigWrite,
-					ForwardPerformanceStandby:   true,
-					ForwardPerformanceSecondary: true,
-					DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "configure"},
-				},
-				logical.ReadOperation: &framework.PathOperation{
-					Callback:     b.pathConfigRead,
-					DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "read"},
-				},
-				logical.DeleteOperation: &framework.PathOperation{
-					Callback:                    b.pathConfigDelete,
-					ForwardPerformanceStandby:   true,
-					ForwardPerformanceSecondary: true,
-					DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "delete"},
-				},
-			},
+			Fields:          configFields(),
+			Operations:      crud(b.pathConfigWrite, b.pathConfigRead, b.pathConfigDelete, "configure"),
 			ExistenceCheck:  b.pathConfigExists,
 			HelpSynopsis:    pathConfigHelpSyn,
 			HelpDescription: strings.TrimSpace(pathConfigHelpDesc),
@@ -75,10 +52,7 @@ func pathConfig(b *backend) []*framework.Path {
 				OperationSuffix: "configs",
 			},
 			Operations: map[logical.Operation]framework.OperationHandler{
-				logical.ListOperation: &framework.PathOperation{
-					Callback:     b.pathConfigList,
-					DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "list"},
-				},
+				logical.ListOperation: operation(b.pathConfigList, "list", false),
 			},
 			HelpSynopsis:    pathConfigListHelpSyn,
 			HelpDescription: pathConfigListHelpDesc,

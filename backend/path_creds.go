@@ -26,12 +26,9 @@ revoked when the last of them ends.
 
 func pathCreds(b *backend) []*framework.Path {
 	op := func(suffix string) *framework.PathOperation {
-		return &framework.PathOperation{
-			Callback:                    b.pathCredsRead,
-			ForwardPerformanceStandby:   true,
-			ForwardPerformanceSecondary: true,
-			DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "generate", OperationSuffix: suffix},
-		}
+		o := operation(b.pathCredsRead, "generate", true)
+		o.DisplayAttrs.OperationSuffix = suffix
+		return o
 	}
 	return []*framework.Path{{
 		Pattern: "creds/" + framework.GenericNameRegex("name"),
@@ -101,6 +98,12 @@ func (b *backend) issueToken(ctx context.Context, req *logical.Request, l leaseI
 	if err != nil {
 		return nil, upstreamError(l.Config, err)
 	}
+	return b.leaseToken(ctx, req, walKindToken, l, r, tok)
+}
+
+// leaseToken hands a token over under a lease whose TTLs stop at the token's expiry. kind
+// says how to give the token back if that fails.
+func (b *backend) leaseToken(ctx context.Context, req *logical.Request, kind string, l leaseInternal, r *roleEntry, tok client.Token) (*logical.Response, error) {
 	l.AccessToken = tok.AccessToken
 	if !tok.ExpiresAt.IsZero() {
 		l.ExpiresAt = tok.ExpiresAt.Unix()
@@ -108,10 +111,10 @@ func (b *backend) issueToken(ctx context.Context, req *logical.Request, l leaseI
 	resp := b.Secret(secretTokenType).Response(tokenData(l, tok), l.toMap())
 	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
 	if err := b.capAtExpiry(resp, tok.ExpiresAt); err != nil {
-		b.undo(ctx, req.Storage, walKindToken, l)
+		b.undo(ctx, req.Storage, kind, l)
 		return nil, err
 	}
-	return b.guard(ctx, req, walKindToken, l, resp)
+	return b.guard(ctx, req, kind, l, resp)
 }
 
 // login opens a session. An API user's logins are serialised: each one mints an OAuth token,

@@ -27,10 +27,7 @@ func pathMetrics(b *backend) []*framework.Path {
 			OperationSuffix: "metrics",
 		},
 		Operations: map[logical.Operation]framework.OperationHandler{
-			logical.ReadOperation: &framework.PathOperation{
-				Callback:     b.pathMetricsRead,
-				DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "read"},
-			},
+			logical.ReadOperation: operation(b.pathMetricsRead, "read", false),
 		},
 		HelpSynopsis:    pathMetricsHelpSyn,
 		HelpDescription: pathMetricsHelpDesc,

@@ -58,30 +58,7 @@ func pathRoles(b *backend) []*framework.Path {
 					Description: "Longest a lease may be renewed to. Default: the mount's max TTL.",
 				},
 			},
-			Operations: map[logical.Operation]framework.OperationHandler{
-				logical.CreateOperation: &framework.PathOperation{
-					Callback:                    b.pathRoleWrite,
-					ForwardPerformanceStandby:   true,
-					ForwardPerformanceSecondary: true,
-					DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "write"},
-				},
-				logical.UpdateOperation: &framework.PathOperation{
-					Callback:                    b.pathRoleWrite,
-					ForwardPerformanceStandby:   true,
-					ForwardPerformanceSecondary: true,
-					DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "write"},
-				},
-				logical.ReadOperation: &framework.PathOperation{
-					Callback:     b.pathRoleRead,
-					DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "read"},
-				},
-				logical.DeleteOperation: &framework.PathOperation{
-					Callback:                    b.pathRoleDelete,
-					ForwardPerformanceStandby:   true,
-					ForwardPerformanceSecondary: true,
-					DisplayAttrs:                &framework.DisplayAttributes{OperationVerb: "delete"},
-				},
-			},
+			Operations:      crud(b.pathRoleWrite, b.pathRoleRead, b.pathRoleDelete, "write"),
 			ExistenceCheck:  b.pathRoleExists,
 			HelpSynopsis:    pathRolesHelpSyn,
 			HelpDescription: strings.TrimSpace(pathRolesHelpDesc),
@@ -93,10 +70,7 @@ func pathRoles(b *backend) []*framework.Path {
 				OperationSuffix: "roles",
 			},
 			Operations: map[logical.Operation]framework.OperationHandler{
-				logical.ListOperation: &framework.PathOperation{
-					Callback:     b.pathRoleList,
-					DisplayAttrs: &framework.DisplayAttributes{OperationVerb: "list"},
-				},
+				logical.ListOperation: operation(b.pathRoleList, "list", false),
 			},
 			HelpSynopsis:    pathRolesListHelpSyn,
 			HelpDescription: pathRolesListHelpDesc,

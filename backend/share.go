@@ -91,18 +91,8 @@ func (b *backend) issueShared(ctx context.Context, req *logical.Request, l lease
 	if err != nil {
 		return nil, err
 	}
-	l.AccessToken = tok.AccessToken
-	if !tok.ExpiresAt.IsZero() {
-		l.ExpiresAt = tok.ExpiresAt.Unix()
-	}
-	resp := b.Secret(secretTokenType).Response(tokenData(l, tok), l.toMap())
-	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
-	if err := b.capAtExpiry(resp, tok.ExpiresAt); err != nil {
-		b.undo(ctx, req.Storage, walKindShare, l)
-		return nil, err
-	}
 	// The share is counted already: from here on, giving it back is a release like any other.
-	return b.guard(ctx, req, walKindShare, l, resp)
+	return b.leaseToken(ctx, req, walKindShare, l, r, tok)
 }
 
 // takeShare counts one more lease on the API user's live token, minting one if none is live.
