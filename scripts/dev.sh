@@ -23,7 +23,8 @@ stop() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 "$dev/forticloud-fake" -ca-out "$dev/fortitest-ca.pem" -info-out "$dev/fake.json" >"$dev/fake.log" 2>&1 &
 pids+=($!)
