@@ -43,15 +43,15 @@ type rpcRequest struct {
 	Session *string    `json:"session"`
 }
 
-// rpcResult is the part of a JSON-RPC answer the client reads.
-type rpcResult struct {
+// RPCResult is the part of a JSON-RPC answer the client reads.
+type RPCResult struct {
 	Code    int
 	Message string
 	Session string
 	Data    json.RawMessage
 }
 
-func (c *JSONRPC) call(ctx context.Context, op, method, url string, data any, session string, secrets ...string) (*rpcResult, error) {
+func (c *JSONRPC) call(ctx context.Context, op, method, url string, data any, session string, secrets ...string) (*RPCResult, error) {
 	req := rpcRequest{ID: c.id.Add(1), Method: method, Params: []rpcParam{{URL: url, Data: data}}}
 	if session != "" {
 		req.Session = &session
@@ -76,7 +76,7 @@ func (c *JSONRPC) call(ctx context.Context, op, method, url string, data any, se
 
 // ParseRPC reads a JSON-RPC answer: result as a list or a single object, code as a number or
 // a numeric string, session as a string or absent.
-func ParseRPC(body []byte) (*rpcResult, error) {
+func ParseRPC(body []byte) (*RPCResult, error) {
 	var raw struct {
 		Result  json.RawMessage `json:"result"`
 		Session json.RawMessage `json:"session"`
@@ -118,7 +118,7 @@ func ParseRPC(body []byte) (*rpcResult, error) {
 	if !ok {
 		return nil, errors.New("a JSON-RPC status without a numeric code")
 	}
-	res := &rpcResult{Code: code, Data: item.Data}
+	res := &RPCResult{Code: code, Data: item.Data}
 	var msg string
 	if json.Unmarshal(item.Status.Message, &msg) == nil {
 		res.Message = msg
@@ -146,7 +146,7 @@ func parseCode(raw json.RawMessage) (int, bool) {
 
 // loginError classifies a refused login. The code for a wrong password is not published: any
 // non-zero code is a refusal, never retried, except a full session table, which says so.
-func (c *JSONRPC) loginError(op string, res *rpcResult) error {
+func (c *JSONRPC) loginError(op string, res *RPCResult) error {
 	e := &Error{Op: c.product + ": " + op, Kind: ErrRefused, Code: res.Code, Message: res.Message}
 	if isLoginLimit(res.Message) {
 		e.Kind = ErrLoginLimit

@@ -87,6 +87,10 @@ func ParseToken(body []byte, now time.Time) (Token, error) {
 	t.TokenType = str(v.TokenType)
 	status := strings.ToLower(str(v.Status))
 	if t.AccessToken == "" || (status != "" && status != "success") {
+		if status == "success" {
+			// A success without a token: its message ("successfully authenticated") is no reason.
+			return Token{}, protocolError("a successful answer without an access_token")
+		}
 		if m := upstreamMessage(body); m != "" {
 			return Token{}, errors.New(m)
 		}
