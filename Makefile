@@ -63,3 +63,10 @@ release: ## binaries for every platform, version stamped in, and SHA256SUMS, in 
 
 clean:
 	rm -rf $(BIN) .dev
+
+SOAK_DURATION ?= 10m
+SOAK_WORKERS  ?= 8
+SOAK_TIMEOUT  ?= 2h
+soak: ## a bounded soak (SOAK_DURATION, SOAK_WORKERS) through a real Vault, random upstream faults; not part of `make test`
+	SOAK=1 SOAK_DURATION=$(SOAK_DURATION) SOAK_WORKERS=$(SOAK_WORKERS) VAULT_BIN="$$(scripts/get-vault.sh)" \
+	  go test -count=1 -timeout $(SOAK_TIMEOUT) -run '^TestSoak$$' -v ./integration/

@@ -189,8 +189,9 @@ type vaultServer struct {
 }
 
 type serverOpts struct {
-	logLevel string // default "debug"
-	mount    string // default "forticloud"; "-" mounts nothing
+	logLevel string   // default "debug"
+	mount    string   // default "forticloud"; "-" mounts nothing
+	devArgs  []string // more `vault server -dev` flags (e.g. -dev-latency=100)
 }
 
 // newDevServer starts `vault server -dev` on a free loopback port, registers the plugin and
@@ -206,6 +207,7 @@ func newDevServer(t *testing.T, o serverOpts) *vaultServer {
 		s.args = []string{"server", "-dev", "-dev-root-token-id=" + rootToken,
 			"-dev-listen-address=" + fmt.Sprintf("127.0.0.1:%d", s.port),
 			"-config=" + s.config, "-log-level=" + s.logLevel(o)}
+		s.args = append(s.args, o.devArgs...)
 		err := s.start()
 		if err == nil {
 			break
