@@ -128,7 +128,25 @@ func (b *backend) login(ctx context.Context, s logical.Storage, c *configEntry, 
 	defer unlock()
 	sid, err := conn.Sessions.Login(ctx)
 	b.minted(ctx, s, c.AuthURL, c.APIID)
+	var left *client.UnrevokedToken
+	if errors.As(err, &left) {
+		b.leftover(ctx, s, c, left)
+		return sid, nil
+	}
 	return sid, err
+}
+
+// leftover sees to an OAuth token a login minted and could not revoke: a WAL entry whose
+// rollback revokes it. Nothing else holds it, and the API user's next token may be hours away.
+func (b *backend) leftover(ctx context.Context, s logical.Storage, c *configEntry, left *client.UnrevokedToken) {
+	l := newLeaseInternal("", "", c, nil)
+	l.ClientID, l.AccessToken = left.ClientID, left.Token
+	if _, err := framework.PutWAL(context.WithoutCancel(ctx), s, walKindOAuth, l.toMap()); err != nil {
+		b.Logger().Warn("an OAuth token could not be revoked after the session exchange, nor recorded for rollback; it ends with the API user's next token",
+			"error", err)
+		return
+	}
+	b.Logger().Warn("an OAuth token could not be revoked after the session exchange; WAL rollback will revoke it", "error", left.Err)
 }
 
 // guard covers the gap between the upstream login and Vault holding the lease: a WAL entry

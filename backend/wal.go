@@ -12,6 +12,7 @@ const (
 	walKindSession = "session" // log the session out
 	walKindToken   = "token"   // invalidate the token
 	walKindShare   = "share"   // give up one share of an API user's token
+	walKindOAuth   = "oauth"   // revoke an OAuth token left over from a session exchange
 )
 
 // walGiveUp: past this age an entry is dropped. FAZ sessions idle out and tokens expire long
@@ -36,6 +37,8 @@ func (b *backend) walRollback(ctx context.Context, req *logical.Request, kind st
 		err = b.invalidateToken(ctx, req.Storage, l)
 	case walKindShare:
 		err = b.releaseShare(ctx, req.Storage, l)
+	case walKindOAuth:
+		err = b.revokeOAuth(ctx, req.Storage, l)
 	default:
 		b.Logger().Warn("WAL rollback: dropping an entry of unknown kind", "kind", kind)
 		return nil
@@ -46,4 +49,14 @@ func (b *backend) walRollback(ctx context.Context, req *logical.Request, kind st
 	}
 	b.Logger().Info("WAL rollback ended a credential that had no lease", "kind", kind, "config", l.Config)
 	return nil
+}
+
+// revokeOAuth revokes an API user's OAuth token; IAM answers alike whether it lived or not.
+func (b *backend) revokeOAuth(ctx context.Context, s logical.Storage, l leaseInternal) error {
+	conn, done, err := b.conn(ctx, s, l)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return conn.OAuth.Revoke(ctx, l.ClientID, l.AccessToken)
 }

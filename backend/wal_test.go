@@ -197,3 +197,34 @@ func TestWALRollbackOperation(t *testing.T) {
 		t.Fatalf("an entry past %s was kept", walGiveUp)
 	}
 }
+
+// A FAZ Cloud login whose OAuth token could not be revoked after the exchange still hands out
+// its session, and leaves a WAL entry whose rollback revokes the token.
+func TestLeftoverOAuthTokenRolledBack(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/faz", with(e.fazAPIUser(), "request_timeout", "1s"))
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "faz"})
+	e.fake.AddFault(fortitest.Fault{Path: "/api/v1/oauth/revoke_token", Kind: fortitest.FaultDown})
+	l := e.creds("r")
+	e.fake.ClearFaults()
+	if !e.fake.SessionAlive(l.data["session"].(string)) {
+		t.Fatal("the session is not live")
+	}
+	if n := e.fake.LiveOAuthTokens(); n != 1 {
+		t.Fatalf("%d OAuth tokens live, want the 1 left over", n)
+	}
+	ids, _ := framework.ListWAL(context.Background(), e.s)
+	if len(ids) != 1 {
+		t.Fatalf("%d WAL entries, want 1 for the left-over token", len(ids))
+	}
+	rollback(t, e)
+	if n := e.fake.LiveOAuthTokens(); n != 0 {
+		t.Fatalf("%d OAuth tokens live after rollback", n)
+	}
+	if !e.fake.SessionAlive(l.data["session"].(string)) {
+		t.Fatal("rollback ended the leased session")
+	}
+	if strings.Contains(e.logs.String(), "do-not-leak") {
+		t.Fatal("a secret in the logs")
+	}
+}

@@ -109,3 +109,18 @@ func scrub(msg string, secrets ...string) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// UnrevokedToken is what a FortiAnalyzer/FortiManager Cloud login answers when its session is
+// good but the OAuth token it minted for the exchange could not be revoked: the caller holds
+// a valid session and must see that Token is revoked later. Its text never holds the token.
+type UnrevokedToken struct {
+	Token    string
+	ClientID string
+	Err      error
+}
+
+func (e *UnrevokedToken) Error() string {
+	return "forticloud iam: revoke the token after the session exchange: " + e.Err.Error()
+}
+
+func (e *UnrevokedToken) Unwrap() error { return e.Err }

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// SessionIssuer issues JSON-RPC sessions (FortiAnalyzer, FortiManager).
+// SessionIssuer issues JSON-RPC sessions (FortiAnalyzer, FortiManager). Login may answer a
+// session together with an *UnrevokedToken error: the session is good, the token must be revoked.
 type SessionIssuer interface {
 	Login(ctx context.Context) (string, error)
 	Logout(ctx context.Context, session string) error
@@ -23,6 +24,7 @@ type TokenIssuer interface {
 type Conn struct {
 	Product   Product
 	Transport *Transport
+	OAuth     *OAuth        // FortiCloud IAM, for forticloud_api_user
 	Sessions  SessionIssuer // set for FamilySession
 	Tokens    TokenIssuer   // set for FamilyToken
 }
@@ -49,12 +51,13 @@ func Dial(s Settings) (*Conn, error) {
 	if clientID == "" {
 		clientID = p.DefaultClientID
 	}
+	c.OAuth = NewOAuth(authURL, t)
 	switch p.Family {
 	case FamilySession:
-		c.Sessions = &sessionIssuer{s: s, clientID: clientID, rpc: NewJSONRPC(p.Type, s.URL, t), oauth: NewOAuth(authURL, t)}
+		c.Sessions = &sessionIssuer{s: s, clientID: clientID, rpc: NewJSONRPC(p.Type, s.URL, t), oauth: c.OAuth}
 	case FamilyToken:
 		if s.AuthMethod == AuthAPIUser {
-			c.Tokens = &oauthIssuer{s: s, clientID: clientID, oauth: NewOAuth(authURL, t)}
+			c.Tokens = &oauthIssuer{s: s, clientID: clientID, oauth: c.OAuth}
 		} else {
 			base := s.URL
 			if base == "" {
@@ -103,9 +106,12 @@ func (i *sessionIssuer) Login(ctx context.Context) (string, error) {
 		}
 		sid, err := i.rpc.ExchangeCloud(ctx, tok.AccessToken)
 		// The session does not need the OAuth token once issued, and a live token is one more
-		// secret to lose: revoke it now, as pyFMG does. A failed revoke is harmless, since the
-		// API user's next token kills this one anyway.
-		_ = i.oauth.Revoke(context.WithoutCancel(ctx), i.clientID, tok.AccessToken)
+		// secret to lose: revoke it now, as pyFMG does. When that fails with a session in hand,
+		// the caller gets both, and sees to the token.
+		rerr := i.oauth.Revoke(context.WithoutCancel(ctx), i.clientID, tok.AccessToken)
+		if err == nil && rerr != nil {
+			return sid, &UnrevokedToken{Token: tok.AccessToken, ClientID: i.clientID, Err: rerr}
+		}
 		return sid, err
 	}
 	return "", fmt.Errorf("%s: auth_method %q is not supported", i.s.Type, i.s.AuthMethod)

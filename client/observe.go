@@ -12,8 +12,9 @@ type Observer func(product, operation, outcome string, d time.Duration)
 
 // Outcome names an operation's result for metrics: "ok", or the kind of its error.
 func Outcome(err error) string {
+	var left *UnrevokedToken
 	switch {
-	case err == nil:
+	case err == nil, errors.As(err, &left):
 		return "ok"
 	case errors.Is(err, ErrGone):
 		return "gone"
