@@ -31,8 +31,9 @@ integration: ## end-to-end tests against a real Vault process (gets Vault first)
 dev: ## Vault dev server + plugin + fake Fortinet API: `vault read forticloud/creds/demo`
 	@scripts/dev.sh
 
-bench: ## benchmarks of the hot paths
+bench: ## Go micro-benchmarks of the hot paths, then the engine through a real Vault (BENCH_LATENCY=20ms): a table and bench/results.json
 	go test -run '^$$' -bench . -benchmem ./client/... ./backend/...
+	VAULT_BIN="$$(scripts/get-vault.sh)" KV_PLUGIN_BIN="$$(scripts/get-kv-plugin.sh)" go run ./bench
 
 FUZZTIME ?= 30s
 fuzz: ## every fuzz target for FUZZTIME each
