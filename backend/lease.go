@@ -69,11 +69,45 @@ func (l leaseInternal) expiresAt() time.Time {
 	return time.Unix(l.ExpiresAt, 0)
 }
 
-// toMap turns l into the map Vault stores.
+// toMap turns l into the map Vault stores: the fields by their JSON names, those marked
+// omitempty left out when empty, as json.Marshal would write them (TestLeaseToMapMatchesJSON
+// keeps the two in step). Built directly: a JSON round trip per creds costs more than the rest
+// of the handler's own work.
 func (l leaseInternal) toMap() map[string]any {
-	b, _ := json.Marshal(l)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
+	m := make(map[string]any, 24)
+	str := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	num := func(k string, v int64) {
+		if v != 0 {
+			m[k] = v
+		}
+	}
+	m["config"] = l.Config
+	str("role", l.Role)
+	m["type"] = l.Type
+	m["auth_method"] = l.AuthMethod
+	str("url", l.URL)
+	str("auth_url", l.AuthURL)
+	str("client_id", l.ClientID)
+	str("ca_cert", l.CACert)
+	str("tls_server_name", l.TLSServerName)
+	if l.TLSSkipVerify {
+		m["tls_skip_verify"] = true
+	}
+	num("request_timeout", l.RequestTimeout)
+	str("session", l.Session)
+	str("access_token", l.AccessToken)
+	num("expires_at", l.ExpiresAt)
+	if l.Shared {
+		m["shared"] = true
+	}
+	str("api_id", l.APIID)
+	num("issued_at", l.IssuedAt)
+	num("ttl", l.TTL)
+	num("max_ttl", l.MaxTTL)
 	return m
 }
 

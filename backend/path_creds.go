@@ -153,7 +153,9 @@ func (b *backend) leftover(ctx context.Context, s logical.Storage, c *configEntr
 // that rolls the credential back unless this request gets to hand it over. If anything fails
 // here, the credential is undone at once.
 func (b *backend) guard(ctx context.Context, req *logical.Request, kind string, l leaseInternal, resp *logical.Response) (*logical.Response, error) {
-	id, err := framework.PutWAL(ctx, req.Storage, kind, l.toMap())
+	// The entry holds the lease's internal data, encoded once for both (its extra secret_type
+	// key is ignored by rollback).
+	id, err := framework.PutWAL(ctx, req.Storage, kind, resp.Secret.InternalData)
 	if err != nil {
 		b.undo(ctx, req.Storage, kind, l)
 		return nil, fmt.Errorf("write WAL: %w", err)
