@@ -191,7 +191,7 @@ func (e *env) creds(role string) lease {
 
 // storedSecret copies a secret through JSON, as Vault's lease storage does, so that numbers in
 // the internal data come back the way Vault hands them to renew and revoke.
-func storedSecret(t *testing.T, s *logical.Secret) *logical.Secret {
+func storedSecret(t testing.TB, s *logical.Secret) *logical.Secret {
 	t.Helper()
 	b, err := json.Marshal(s)
 	if err != nil {

@@ -10,9 +10,7 @@ package backend
 // Timings are never asserted.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -84,18 +82,7 @@ func benchCreds(tb testing.TB, e *env, role string) lease {
 	if resp == nil || resp.Secret == nil {
 		tb.Fatalf("creds/%s: no secret", role)
 	}
-	b, err := json.Marshal(resp.Secret)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var s logical.Secret
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&s); err != nil {
-		tb.Fatal(err)
-	}
-	s.IssueTime = time.Now()
-	return lease{data: resp.Data, secret: &s}
+	return lease{data: resp.Data, secret: storedSecret(tb, resp.Secret)}
 }
 
 // benchProducts are the configs the benchmarks issue from, one per product and common method.
