@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/vault/api"
 )
 
 // TestExampleGoClient runs examples/go-client against a real Vault and the fake FAZ: it reads a
@@ -74,14 +76,21 @@ func TestExampleAgent(t *testing.T) {
 	}
 }
 
-// TestExampleTerraform applies examples/terraform against a real Vault where terraform and its
-// Vault provider can be had. This project's machines have terraform but reach no provider
-// registry: there the example is only checked for format, unless TF_CLI_CONFIG_FILE points at
-// a provider mirror.
+// TestExampleTerraform applies examples/terraform with Terraform's Vault provider against a real
+// Vault and the fake FAZ, reads creds through what it set up, checks that a second plan finds no
+// drift, and destroys it all, which revokes the lease (the session is logged out upstream).
+// `make integration` points TF_CLI_CONFIG_FILE at a local provider mirror
+// (scripts/get-terraform-provider-vault.sh): no provider registry is reachable here.
 func TestExampleTerraform(t *testing.T) {
 	tf, err := exec.LookPath("terraform")
 	if err != nil {
 		t.Skip("terraform is not on PATH")
+	}
+	if os.Getenv("TF_CLI_CONFIG_FILE") == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TF_CLI_CONFIG_FILE is not set: run the tests through `make integration`, which builds the provider mirror")
+		}
+		t.Skip("TF_CLI_CONFIG_FILE is not set (make integration sets it to a provider mirror)")
 	}
 	t.Parallel()
 	root, err := moduleRoot()
@@ -94,23 +103,101 @@ func TestExampleTerraform(t *testing.T) {
 	f := newFake(t)
 	v := newDevServer(t, serverOpts{mount: "-"})
 	dir := t.TempDir()
-	src, _ := os.ReadFile(filepath.Join(root, "examples/terraform/main.tf"))
+	src, err := os.ReadFile(filepath.Join(root, "examples/terraform/main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	writeFile(t, filepath.Join(dir, "main.tf"), string(src))
-	env := append(os.Environ(), "VAULT_ADDR="+v.addr, "VAULT_TOKEN="+rootToken, "TF_IN_AUTOMATION=1")
-	for _, args := range [][]string{
-		{"init", "-input=false"},
-		{"apply", "-input=false", "-auto-approve", "-var", "faz_url=" + f.URL, "-var", "faz_username=" + adminUser,
-			"-var", "faz_password=" + adminPassword, "-var", "faz_ca_cert=" + f.CACertPEM, "-var", "plugin_version=" + pluginVersion},
-	} {
+	env := append(os.Environ(), "VAULT_ADDR="+v.addr, "VAULT_TOKEN="+rootToken, "TF_IN_AUTOMATION=1",
+		"HOME="+dir, "TF_DATA_DIR="+filepath.Join(dir, ".terraform"))
+	vars := []string{"-input=false", "-no-color", "-var", "faz_url=" + f.URL, "-var", "faz_username=" + adminUser,
+		"-var", "faz_password=" + adminPassword, "-var", "faz_ca_cert=" + f.CACertPEM, "-var", "plugin_version=" + pluginVersion}
+	run := func(args ...string) (string, error) {
 		cmd := exec.Command(tf, args...)
 		cmd.Dir, cmd.Env = dir, env
 		out, err := cmd.CombinedOutput()
-		if err != nil && args[0] == "init" && strings.Contains(string(out), "registry.terraform.io") {
-			t.Skip("the Vault provider cannot be installed here (no registry reachable); set TF_CLI_CONFIG_FILE to a provider mirror")
-		}
+		return string(out), err
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		out, err := run(args...)
 		if err != nil {
 			t.Fatalf("terraform %s: %v\n%s", args[0], err, out)
 		}
+		return out
 	}
-	readCreds(t, v.client, "forticloud", "soc")
+
+	must("init", "-input=false", "-no-color")
+	must(append([]string{"apply", "-auto-approve"}, vars...)...)
+	mounts, err := v.client.Sys().ListMounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := mounts["forticloud/"]; m == nil || m.Type != pluginName || m.RunningVersion != pluginVersion {
+		t.Fatalf("after apply, mount forticloud/ is %+v; want type %s running %s", m, pluginName, pluginVersion)
+	}
+	pinPath := "sys/plugins/pins/secret/" + pluginName
+	if pin, err := v.client.Logical().Read(pinPath); err != nil || pin == nil || pin.Data["version"] != pluginVersion {
+		t.Fatalf("after apply, %s is %v (%v); want version %s", pinPath, pin, err, pluginVersion)
+	}
+	s := readCreds(t, v.client, "forticloud", "soc")
+	session, _ := s.Data["session"].(string)
+	if !f.SessionAlive(session) {
+		t.Fatal("creds/soc: the session is not live upstream")
+	}
+	if s.LeaseDuration != 900 {
+		t.Errorf("creds/soc: lease_duration %d, want the role's ttl 900", s.LeaseDuration)
+	}
+
+	// A second plan must find nothing to change: what the example writes is what Vault reads back.
+	if out, err := run(append([]string{"plan", "-detailed-exitcode"}, vars...)...); err != nil {
+		t.Fatalf("terraform plan after apply: %v (exit code 2 means drift)\n%s", err, out)
+	}
+
+	// The upgrade the example describes: register the next binary, apply with its version,
+	// reload. The lease issued before it is renewed and revoked by the new version.
+	next := pluginVersion + ".next"
+	nextCmd := pluginName + "-next"
+	if err := buildPluginVersion(filepath.Join(pluginDir, nextCmd), next); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := fileSHA256(filepath.Join(pluginDir, nextCmd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.client.Sys().RegisterPlugin(&api.RegisterPluginInput{
+		Name: pluginName, Type: api.PluginTypeSecrets, Command: nextCmd, SHA256: sum, Version: next,
+	}); err != nil {
+		t.Fatalf("register %s: %v", next, err)
+	}
+	for i, a := range vars {
+		if strings.HasPrefix(a, "plugin_version=") {
+			vars[i] = "plugin_version=" + next
+		}
+	}
+	must(append([]string{"apply", "-auto-approve"}, vars...)...)
+	if _, err := v.client.Sys().ReloadPlugin(&api.ReloadPluginInput{Plugin: pluginName}); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	waitFor(t, 30*time.Second, "forticloud/ to run "+next, func() bool {
+		mounts, err := v.client.Sys().ListMounts()
+		return err == nil && mounts["forticloud/"] != nil && mounts["forticloud/"].RunningVersion == next
+	})
+	if _, err := v.client.Sys().Renew(s.LeaseID, 600); err != nil {
+		t.Fatalf("renew after the upgrade: %v", err)
+	}
+	if !f.SessionAlive(session) {
+		t.Fatal("after the upgrade, the session is no longer live upstream")
+	}
+
+	must(append([]string{"destroy", "-auto-approve"}, vars...)...)
+	if mounts, err := v.client.Sys().ListMounts(); err != nil || mounts["forticloud/"] != nil {
+		t.Fatalf("after destroy, mount forticloud/ is still there (%v)", err)
+	}
+	if f.SessionAlive(session) {
+		t.Fatal("after destroy, the session is still live upstream")
+	}
+	if pin, err := v.client.Logical().Read(pinPath); err != nil || pin != nil {
+		t.Fatalf("after destroy, the plugin pin is still there: %v (%v)", pin, err)
+	}
 }

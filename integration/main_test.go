@@ -90,12 +90,15 @@ func run(m *testing.M) int {
 }
 
 // buildPlugin builds the plugin with the e2e version and a 5 s WAL rollback age stamped in.
-func buildPlugin(out string) error {
+func buildPlugin(out string) error { return buildPluginVersion(out, pluginVersion) }
+
+// buildPluginVersion builds the plugin as buildPlugin does, with another version stamped in.
+func buildPluginVersion(out, version string) error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
 	}
-	ldflags := fmt.Sprintf("-X %s/backend.Version=%s -X %s/backend.walRollbackMinAge=5s", module, pluginVersion, module)
+	ldflags := fmt.Sprintf("-X %s/backend.Version=%s -X %s/backend.walRollbackMinAge=5s", module, version, module)
 	cmd := exec.Command("go", "build", "-ldflags", ldflags, "-o", out, "./cmd/"+pluginName)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

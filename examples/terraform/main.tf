@@ -1,10 +1,14 @@
-# Configures the engine with Terraform's Vault provider: the mount, a config and a role.
+# Configures the engine with Terraform's Vault provider: the plugin version, the mount, a config
+# and a role. Register the plugin binary first (docs/guide.md, Install), then:
 #   terraform init && terraform apply -var faz_password=... -var faz_ca_cert="$(cat ca.pem)"
+# An upgrade: register the new binary, apply with -var plugin_version=<new>, then
+#   vault plugin reload -plugin vault-plugin-secrets-forticloud
 terraform {
   required_providers {
     vault = {
-      source  = "hashicorp/vault"
-      version = ">= 4.0"
+      source = "hashicorp/vault"
+      # Only vault_mount and vault_generic_endpoint are used: any provider since 1.9 will do.
+      version = ">= 1.9.0"
     }
   }
 }
@@ -30,10 +34,18 @@ variable "plugin_version" {
   default = "v0.1.0"
 }
 
+# The version every mount of the plugin runs (Vault 1.16 or newer; a pin overrides a mount's
+# own version): an upgrade is one variable for every mount, and any provider version can set it.
+resource "vault_generic_endpoint" "plugin_pin" {
+  path                 = "sys/plugins/pins/secret/vault-plugin-secrets-forticloud"
+  ignore_absent_fields = true
+  data_json            = jsonencode({ version = var.plugin_version })
+}
+
 resource "vault_mount" "forticloud" {
-  path           = "forticloud"
-  type           = "vault-plugin-secrets-forticloud"
-  plugin_version = var.plugin_version
+  path       = "forticloud"
+  type       = "vault-plugin-secrets-forticloud"
+  depends_on = [vault_generic_endpoint.plugin_pin]
 }
 
 resource "vault_generic_endpoint" "faz" {
@@ -55,8 +67,8 @@ resource "vault_generic_endpoint" "soc" {
   ignore_absent_fields = true
   data_json = jsonencode({
     config  = "faz"
-    ttl     = "15m"
-    max_ttl = "8h"
+    ttl     = 900   # 15m, in seconds as the role reads back, so a plan shows no drift
+    max_ttl = 28800 # 8h
   })
   depends_on = [vault_generic_endpoint.faz]
 }
