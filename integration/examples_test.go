@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,11 +87,12 @@ func TestExampleTerraform(t *testing.T) {
 	if err != nil {
 		t.Skip("terraform is not on PATH")
 	}
-	if os.Getenv("TF_CLI_CONFIG_FILE") == "" {
+	if rc := os.Getenv("TF_CLI_CONFIG_FILE"); rc == "" || !fileExists(rc) {
+		msg := fmt.Sprintf("TF_CLI_CONFIG_FILE=%q names no file: `make integration` points it at a provider mirror", rc)
 		if os.Getenv("CI") == "true" {
-			t.Fatal("TF_CLI_CONFIG_FILE is not set: run the tests through `make integration`, which builds the provider mirror")
+			t.Fatal(msg)
 		}
-		t.Skip("TF_CLI_CONFIG_FILE is not set (make integration sets it to a provider mirror)")
+		t.Skip(msg)
 	}
 	t.Parallel()
 	root, err := moduleRoot()
@@ -200,4 +202,9 @@ func TestExampleTerraform(t *testing.T) {
 	if pin, err := v.client.Logical().Read(pinPath); err != nil || pin != nil {
 		t.Fatalf("after destroy, the plugin pin is still there: %v (%v)", pin, err)
 	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
