@@ -28,7 +28,7 @@ unit:
 integration: ## end-to-end tests against a real Vault process (gets Vault, and a Terraform provider mirror where terraform is on PATH, first)
 	VAULT_BIN="$$(scripts/get-vault.sh)" \
 	TF_CLI_CONFIG_FILE="$$(if command -v terraform >/dev/null; then scripts/get-terraform-provider-vault.sh; fi)" \
-	go test -count=1 -timeout 20m ./integration/...
+	go test -count=1 -timeout 20m $(TESTFLAGS) ./integration/...
 
 dev: ## Vault dev server + plugin + fake Fortinet API: `vault read forticloud/creds/demo`
 	@scripts/dev.sh

@@ -23,7 +23,8 @@ build() {
   module_source "github.com/hashicorp/terraform-provider-vault@v$version" provider
   cd provider
   rm -rf vendor
-  GOFLAGS=-mod=mod go get "github.com/hashicorp/terraform@$sdk"
+  # go get lists every module it moves: keep that for when it fails.
+  GOFLAGS=-mod=mod go get "github.com/hashicorp/terraform@$sdk" 2>go-get.log || { cat go-get.log >&2; return 1; }
   GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1" .
 }
 cached "$bin" build >/dev/null
