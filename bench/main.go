@@ -28,7 +28,7 @@
 //	                configs and roles, and measured alongside, request for request: an A/B
 //	                comparison of a change under the same load (rows marked "B")
 //	BENCH_PHASES    the phases to run, of warmup,latency,rss,revoke,throughput (default all)
-//	BENCH_PPROF     a directory: run the plugin built with a pprof listener (bench/pprofplugin)
+//	BENCH_PPROF     a directory: run the plugin built with -tags pprof, which adds a pprof listener
 //	                and write CPU profiles of the plugin and of Vault, taken during the
 //	                concurrency-64 FAZ run, there
 //	VAULT_BIN       the vault binary (default: scripts/get-vault.sh)
@@ -55,6 +55,7 @@ import (
 	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client/fortitest"
+	"github.com/forticloud/vault-plugin-secrets-forticloud/internal/e2e"
 	"github.com/hashicorp/vault/api"
 )
 
@@ -174,7 +175,7 @@ func run() error {
 	set.pprofDir = os.Getenv("BENCH_PPROF")
 	set.bDir = os.Getenv("BENCH_B")
 
-	root, err := moduleRoot()
+	root, err := e2e.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -334,7 +335,7 @@ func kvVersion(bin string) string {
 func (b *bench) setup(pluginDir string) error {
 	ctx := context.Background()
 	sys := b.vault.client.Sys()
-	sum, err := fileSHA256(filepath.Join(pluginDir, pluginName))
+	sum, err := e2e.FileSHA256(filepath.Join(pluginDir, pluginName))
 	if err != nil {
 		return err
 	}
@@ -350,7 +351,7 @@ func (b *bench) setup(pluginDir string) error {
 	if err := sys.RegisterPluginWithContext(ctx, reg); err != nil {
 		return fmt.Errorf("register the plugin: %w", err)
 	}
-	kvSum, err := fileSHA256(filepath.Join(pluginDir, kvPluginName))
+	kvSum, err := e2e.FileSHA256(filepath.Join(pluginDir, kvPluginName))
 	if err != nil {
 		return err
 	}
@@ -368,7 +369,7 @@ func (b *bench) setup(pluginDir string) error {
 		"kv-ext":     {Type: kvCatalogName, Config: api.MountConfigInput{PluginVersion: b.res.kvVersion}},
 	}
 	if b.set.bDir != "" {
-		sumB, err := fileSHA256(filepath.Join(pluginDir, pluginName+"-b"))
+		sumB, err := e2e.FileSHA256(filepath.Join(pluginDir, pluginName+"-b"))
 		if err != nil {
 			return err
 		}

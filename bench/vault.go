@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +16,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/forticloud/vault-plugin-secrets-forticloud/internal/e2e"
 	"github.com/hashicorp/vault/api"
 )
 
 const (
-	module        = "github.com/forticloud/vault-plugin-secrets-forticloud"
+	module        = e2e.Module
 	pluginName    = "vault-plugin-secrets-forticloud"
 	pluginVersion = "v0.0.0-bench"
 	kvPluginName  = "vault-plugin-secrets-kv"
@@ -30,33 +29,14 @@ const (
 	rootToken     = "root"
 )
 
-// moduleRoot finds the directory of this module's go.mod, up from the working directory.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.Contains(b, []byte("module "+module+"\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod of " + module + " above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // buildPlugin builds the plugin as `make build` does, with the bench version stamped in. With
-// pprof set, it builds bench/pprofplugin instead: the same plugin with a pprof listener.
+// pprof set, it is built with -tags pprof: the same plugin with a pprof listener.
 func buildPlugin(root, out string, pprof bool) error {
-	pkg := "./cmd/" + pluginName
+	args := []string{"build", "-trimpath", "-ldflags", "-s -w -X " + module + "/backend.Version=" + pluginVersion, "-o", out}
 	if pprof {
-		pkg = "./bench/pprofplugin"
+		args = append(args, "-tags", "pprof")
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X "+module+"/backend.Version="+pluginVersion, "-o", out, pkg)
+	cmd := exec.Command("go", append(args, "./cmd/"+pluginName)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -91,19 +71,6 @@ func copyFile(src, dst string, mode os.FileMode) error {
 		return err
 	}
 	return out.Close()
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // freePort picks a free loopback port p with p+1 free too (Vault's cluster port).
@@ -238,36 +205,8 @@ func (v *vaultProc) version() string {
 // childPIDs lists the live processes whose parent is the server and whose command line names
 // binary.
 func (v *vaultProc) childPIDs(binary string) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 2 || f[1] != strconv.Itoa(v.pid()) || f[0] == "Z" {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		first, _, _ := bytes.Cut(cmdline, []byte{0})
-		if filepath.Base(string(first)) == binary {
-			out = append(out, pid)
-		}
-	}
-	return out
+	pids, _ := e2e.ChildPIDs(v.pid(), binary)
+	return pids
 }
 
 // rssKB reads VmRSS of a process, in kB.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forticloud/vault-plugin-secrets-forticloud/internal/e2e"
 	"github.com/hashicorp/vault/api"
 )
 
@@ -19,7 +20,7 @@ func TestExampleGoClient(t *testing.T) {
 	f := newFake(t)
 	v := newDevServer(t, serverOpts{})
 	configure(t, v.client, "forticloud", "demo", fazLocal(f))
-	root, err := moduleRoot()
+	root, err := e2e.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestExampleAgent(t *testing.T) {
 	f := newFake(t)
 	v := newDevServer(t, serverOpts{})
 	configure(t, v.client, "forticloud", "demo", fazLocal(f))
-	root, err := moduleRoot()
+	root, err := e2e.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestExampleTerraform(t *testing.T) {
 		t.Skip(msg)
 	}
 	t.Parallel()
-	root, err := moduleRoot()
+	root, err := e2e.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestExampleTerraform(t *testing.T) {
 	if err := buildPluginVersion(filepath.Join(pluginDir, nextCmd), next); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := fileSHA256(filepath.Join(pluginDir, nextCmd))
+	sum, err := e2e.FileSHA256(filepath.Join(pluginDir, nextCmd))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forticloud/vault-plugin-secrets-forticloud/internal/e2e"
 	"github.com/hashicorp/vault/api"
 )
 
@@ -118,7 +119,7 @@ type haCluster struct {
 func startHACluster(t *testing.T) *haCluster {
 	t.Helper()
 	requireVault(t)
-	root, err := moduleRoot()
+	root, err := e2e.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

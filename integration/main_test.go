@@ -1,24 +1,21 @@
 package integration_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/internal/e2e"
 )
 
 const (
-	module        = "github.com/forticloud/vault-plugin-secrets-forticloud"
+	module        = e2e.Module
 	pluginName    = "vault-plugin-secrets-forticloud"
 	pluginVersion = "v0.1.0-e2e"
 )
@@ -72,7 +69,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "integration: building the plugin:", err)
 		return 1
 	}
-	sum, err := fileSHA256(filepath.Join(dir, pluginName))
+	sum, err := e2e.FileSHA256(filepath.Join(dir, pluginName))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration:", err)
 		return 1
@@ -94,7 +91,7 @@ func buildPlugin(out string) error { return buildPluginVersion(out, pluginVersio
 
 // buildPluginVersion builds the plugin as buildPlugin does, with another version stamped in.
 func buildPluginVersion(out, version string) error {
-	root, err := moduleRoot()
+	root, err := e2e.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -110,39 +107,6 @@ func buildPluginVersion(out, version string) error {
 	return nil
 }
 
-// moduleRoot finds the directory of this module's go.mod, up from the working directory.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.Contains(string(b), "module "+module+"\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod of " + module + " above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// requireVault skips the test when no Vault binary was given.
 func requireVault(t *testing.T) {
 	t.Helper()
 	if skipReason != "" {

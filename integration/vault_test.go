@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forticloud/vault-plugin-secrets-forticloud/internal/e2e"
 	"github.com/hashicorp/vault/api"
 )
 
@@ -415,36 +416,11 @@ func (s *vaultServer) pluginPIDs() []int {
 	if s.proc == nil {
 		return nil
 	}
-	parent := s.proc.pid()
-	entries, err := os.ReadDir("/proc")
+	pids, err := e2e.ChildPIDs(s.proc.pid(), pluginName)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 2 || f[1] != strconv.Itoa(parent) || f[0] == "Z" {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if bytes.Contains(cmdline, []byte(pluginName)) {
-			out = append(out, pid)
-		}
-	}
-	return out
+	return pids
 }
 
 // ---- Vault Agent ----

@@ -1,6 +1,7 @@
 package fortitest
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 )
@@ -15,18 +16,28 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) {
 	writeJSON(w, status, map[string]string{"status": "error", "error": code, "error_description": desc})
 }
 
+// oauthRequest answers a request that is not a POST of a JSON object, as IAM does, and returns
+// false; else it returns the object.
+func oauthRequest(w http.ResponseWriter, r *http.Request, body []byte) (map[string]json.RawMessage, bool) {
+	if r.Method != http.MethodPost {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+		return nil, false
+	}
+	m, ok := decodeObject(body)
+	if !ok {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "Invalid request body.")
+		return nil, false
+	}
+	return m, true
+}
+
 // serveOAuthToken is IAM's POST /api/v1/oauth/token/: the password grant
 // {"username","password","client_id","grant_type":"password"} and the refresh grant
 // {"client_id","grant_type":"refresh_token","refresh_token"}. Issuing a token kills the API
 // user's previous one, whatever its client_id.
 func (s *Server) serveOAuthToken(w http.ResponseWriter, r *http.Request, body []byte) {
-	if r.Method != http.MethodPost {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
-		return
-	}
-	m, ok := decodeObject(body)
+	m, ok := oauthRequest(w, r, body)
 	if !ok {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "Invalid request body.")
 		return
 	}
 	clientID := str(m, "client_id")
@@ -86,13 +97,8 @@ func (s *Server) serveOAuthToken(w http.ResponseWriter, r *http.Request, body []
 // or not the token existed, 400 for an empty token, 401 when client_id is not the one the token
 // was issued for. Either token of a pair revokes both.
 func (s *Server) serveOAuthRevoke(w http.ResponseWriter, r *http.Request, body []byte) {
-	if r.Method != http.MethodPost {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
-		return
-	}
-	m, ok := decodeObject(body)
+	m, ok := oauthRequest(w, r, body)
 	if !ok {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "Invalid request body.")
 		return
 	}
 	tok := str(m, "token")
