@@ -54,16 +54,22 @@ type env struct {
 	logs *syncBuffer
 }
 
-func newEnv(t *testing.T) *env {
-	t.Helper()
+// newFake starts the fake with every credential the tests use and no FortiLAN login limit.
+func newFake(tb testing.TB) *fortitest.Server {
 	fake := fortitest.NewServer()
-	t.Cleanup(fake.Close)
+	tb.Cleanup(fake.Close)
 	fake.AddAdmin(adminUser, adminPassword)
 	fake.AddCloudToken(cloudToken, time.Hour)
 	fake.AddLANUser(lanAccount, lanUser, lanPassword, false)
 	fake.AddLANUser(lanAccount, iamUser, iamPassword, true)
 	fake.AddAPIUser(apiID, apiPassword)
 	fake.SetAuthRateLimit(0)
+	return fake
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	fake := newFake(t)
 
 	logs := &syncBuffer{}
 	conf := logical.TestBackendConfig()
@@ -221,6 +227,20 @@ func (e *env) revoke(l lease) error {
 		err = resp.Error()
 	}
 	return err
+}
+
+// revokeAllNoneLive revokes every lease and checks that no session or FortiLAN token is left
+// live upstream.
+func (e *env) revokeAllNoneLive(t *testing.T, leases ...lease) {
+	t.Helper()
+	for _, l := range leases {
+		if err := e.revoke(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, m := e.fake.LiveSessions(), e.fake.LiveLANTokens(); n != 0 || m != 0 {
+		t.Fatalf("after revoke: %d sessions and %d FortiLAN tokens live upstream", n, m)
+	}
 }
 
 func TestFactoryPaths(t *testing.T) {

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forticloud/vault-plugin-secrets-forticloud/client/fortitest"
 	hclog "github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/vault/sdk/logical"
 )
@@ -26,14 +25,7 @@ import (
 // (e.fazLocal, ...) work as with newEnv.
 func newBenchEnv(tb testing.TB) *env {
 	tb.Helper()
-	fake := fortitest.NewServer()
-	tb.Cleanup(fake.Close)
-	fake.AddAdmin(adminUser, adminPassword)
-	fake.AddCloudToken(cloudToken, time.Hour)
-	fake.AddLANUser(lanAccount, lanUser, lanPassword, false)
-	fake.AddLANUser(lanAccount, iamUser, iamPassword, true)
-	fake.AddAPIUser(apiID, apiPassword)
-	fake.SetAuthRateLimit(0)
+	fake := newFake(tb)
 	fake.SetLoginMax(1 << 30)
 
 	conf := logical.TestBackendConfig()

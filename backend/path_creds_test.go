@@ -170,15 +170,7 @@ func TestRevokeRetriesTransientFailures(t *testing.T) {
 				}
 			}
 			e.fake.ClearFaults()
-			if err := e.revoke(fl); err != nil {
-				t.Fatal(err)
-			}
-			if err := e.revoke(ll); err != nil {
-				t.Fatal(err)
-			}
-			if e.fake.LiveSessions() != 0 || e.fake.LiveLANTokens() != 0 {
-				t.Fatal("credentials live after revoke")
-			}
+			e.revokeAllNoneLive(t, fl, ll)
 		})
 	}
 }
@@ -205,15 +197,7 @@ func TestRevokeAfterConfigGone(t *testing.T) {
 	if _, err := e.renew(fl); err != nil {
 		t.Fatalf("renew after role deleted: %v", err)
 	}
-	if err := e.revoke(fl); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.revoke(ll); err != nil {
-		t.Fatal(err)
-	}
-	if e.fake.LiveSessions() != 0 || e.fake.LiveLANTokens() != 0 {
-		t.Fatal("credentials live after revoke")
-	}
+	e.revokeAllNoneLive(t, fl, ll)
 }
 
 // FortiLAN leases never outlive the token: TTL capped with a warning at issue, max TTL at renew.
