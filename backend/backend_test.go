@@ -71,18 +71,32 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	fake := newFake(t)
 
-	logs := &syncBuffer{}
+	e := &env{t: t, s: &logical.InmemStorage{}, fake: fake, logs: &syncBuffer{}}
+	e.b = e.newBackend()
+	return e
+}
+
+func (e *env) newBackend() *backend {
+	e.t.Helper()
 	conf := logical.TestBackendConfig()
-	conf.StorageView = &logical.InmemStorage{}
-	conf.Logger = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace})
+	conf.StorageView = e.s
+	conf.Logger = hclog.New(&hclog.LoggerOptions{Output: e.logs, Level: hclog.Trace})
 	conf.System = &logical.StaticSystemView{DefaultLeaseTTLVal: time.Hour, MaxLeaseTTLVal: 24 * time.Hour}
 	lb, err := Factory(context.Background(), conf)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	b := lb.(*backend)
-	t.Cleanup(func() { b.Cleanup(context.Background()) })
-	return &env{t: t, b: b, s: conf.StorageView, fake: fake, logs: logs}
+	e.t.Cleanup(func() { b.Cleanup(context.Background()) })
+	return b
+}
+
+// restart replaces the backend with a new one on the same storage, as a plugin restart, reload
+// or mount tune does.
+func (e *env) restart() {
+	e.t.Helper()
+	e.b.Cleanup(context.Background())
+	e.b = e.newBackend()
 }
 
 // do runs one request as Vault would, with the existence check deciding create or update.

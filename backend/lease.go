@@ -35,6 +35,7 @@ type leaseInternal struct {
 	Shared      bool   `json:"shared,omitempty"`     // an API user's token shared by leases
 	APIID       string `json:"api_id,omitempty"`     // the API user, for shared tokens
 	IssuedAt    int64  `json:"issued_at,omitempty"`  // UNIX seconds
+	Instance    string `json:"instance,omitempty"`   // the backend instance that issued it (metrics)
 
 	// The role's TTLs when issued, for renewals after the role is gone.
 	TTL    int64 `json:"ttl,omitempty"`
@@ -106,6 +107,7 @@ func (l leaseInternal) toMap() map[string]any {
 	}
 	str("api_id", l.APIID)
 	num("issued_at", l.IssuedAt)
+	str("instance", l.Instance)
 	num("ttl", l.TTL)
 	num("max_ttl", l.MaxTTL)
 	return m

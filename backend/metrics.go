@@ -1,6 +1,8 @@
 package backend
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"slices"
@@ -13,10 +15,16 @@ import (
 // metrics are one mount's counters. Every mount of the multiplexed plugin process has its own,
 // so that each mount's metrics path speaks of that mount alone.
 type metrics struct {
+	// instance names this backend instance in the leases it issues, so that forticloud_leases_live
+	// counts down only for leases it counted up: a restart, reload or tune starts a new instance,
+	// and revokes of older leases must not take it below what this one issued.
+	instance string
+
 	mu      sync.Mutex
 	calls   map[callKey]*histogram
 	issued  map[string]uint64 // by config
 	revoked map[string]uint64
+	live    map[string]int64
 }
 
 type callKey struct{ product, operation, outcome string }
@@ -31,7 +39,12 @@ type histogram struct {
 }
 
 func newMetrics() *metrics {
-	return &metrics{calls: map[callKey]*histogram{}, issued: map[string]uint64{}, revoked: map[string]uint64{}}
+	var id [8]byte
+	_, _ = rand.Read(id[:]) // never fails (crypto/rand documents it)
+	return &metrics{
+		instance: hex.EncodeToString(id[:]),
+		calls:    map[callKey]*histogram{}, issued: map[string]uint64{}, revoked: map[string]uint64{}, live: map[string]int64{},
+	}
 }
 
 // observe records one upstream operation; it is the client.Observer of every connection.
@@ -55,12 +68,18 @@ func (m *metrics) observe(product, operation, outcome string, d time.Duration) {
 func (m *metrics) leaseIssued(config string) {
 	m.mu.Lock()
 	m.issued[config]++
+	m.live[config]++
 	m.mu.Unlock()
 }
 
-func (m *metrics) leaseRevoked(config string) {
+// leaseRevoked counts a revoke; instance is the lease's, so that only leases this instance
+// issued leave the live count.
+func (m *metrics) leaseRevoked(config, instance string) {
 	m.mu.Lock()
 	m.revoked[config]++
+	if instance == m.instance {
+		m.live[config]--
+	}
 	m.mu.Unlock()
 }
 
@@ -106,24 +125,20 @@ func (m *metrics) write(w io.Writer) {
 		names = append(names, c)
 	}
 	sort.Strings(names)
-	fmt.Fprintln(w, "# HELP forticloud_leases_issued_total Leases issued by this plugin process, by config.")
+	fmt.Fprintln(w, "# HELP forticloud_leases_issued_total Leases issued since this mount's backend started, by config.")
 	fmt.Fprintln(w, "# TYPE forticloud_leases_issued_total counter")
 	for _, c := range names {
 		fmt.Fprintf(w, "forticloud_leases_issued_total{config=%q} %d\n", escape(c), m.issued[c])
 	}
-	fmt.Fprintln(w, "# HELP forticloud_leases_revoked_total Leases revoked by this plugin process, by config.")
+	fmt.Fprintln(w, "# HELP forticloud_leases_revoked_total Leases revoked since this mount's backend started (whenever issued), by config.")
 	fmt.Fprintln(w, "# TYPE forticloud_leases_revoked_total counter")
 	for _, c := range names {
 		fmt.Fprintf(w, "forticloud_leases_revoked_total{config=%q} %d\n", escape(c), m.revoked[c])
 	}
-	fmt.Fprintln(w, "# HELP forticloud_leases_live Leases issued and not yet revoked since this plugin process started, by config.")
+	fmt.Fprintln(w, "# HELP forticloud_leases_live Leases issued since this mount's backend started and not yet revoked, by config.")
 	fmt.Fprintln(w, "# TYPE forticloud_leases_live gauge")
 	for _, c := range names {
-		live := int64(m.issued[c]) - int64(m.revoked[c])
-		if live < 0 {
-			live = 0 // revokes of leases issued before the process started
-		}
-		fmt.Fprintf(w, "forticloud_leases_live{config=%q} %d\n", escape(c), live)
+		fmt.Fprintf(w, "forticloud_leases_live{config=%q} %d\n", escape(c), m.live[c])
 	}
 }
 

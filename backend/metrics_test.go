@@ -62,3 +62,30 @@ func TestMetricsPerMount(t *testing.T) {
 		}
 	}
 }
+
+// After a restart (or reload, or tune) the live count starts again at 0, and revokes of leases
+// issued before it do not take it below what the new backend issued.
+func TestMetricsLiveAcrossRestart(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/faz", e.fazLocal())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "faz"})
+	old1, old2 := e.creds("r"), e.creds("r")
+	e.restart()
+	e.creds("r")
+	if err := e.revoke(old1); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.revoke(old2); err != nil {
+		t.Fatal(err)
+	}
+	m := e.metrics()
+	for _, want := range []string{
+		`forticloud_leases_issued_total{config="faz"} 1`,
+		`forticloud_leases_revoked_total{config="faz"} 2`,
+		`forticloud_leases_live{config="faz"} 1`,
+	} {
+		if !strings.Contains(m, want+"\n") {
+			t.Errorf("after a restart, metrics lack %s in:\n%s", want, m)
+		}
+	}
+}

@@ -69,6 +69,7 @@ func (b *backend) pathCredsRead(ctx context.Context, req *logical.Request, d *fr
 		return logical.ErrorResponse("role %q names config %q, which does not exist", name, r.Config), nil
 	}
 	l := newLeaseInternal(r.Config, name, c.entry, r)
+	l.Instance = b.metrics.instance
 	switch {
 	case c.conn.Sessions != nil:
 		return b.issueSession(ctx, req, l, c, r)
@@ -225,7 +226,7 @@ func upstreamError(config string, err error) error {
 	case errors.Is(err, client.ErrRefused):
 		return logical.CodedError(http.StatusBadGateway, msg+fmt.Sprintf(": check the credentials and TLS settings of config/%s", config))
 	case errors.Is(err, client.ErrRetryLater):
-		if ra := client.RetryAfter(err); ra > 0 {
+		if client.RateLimited(err) {
 			return logical.CodedError(http.StatusTooManyRequests, msg)
 		}
 		return logical.CodedError(http.StatusServiceUnavailable, msg)

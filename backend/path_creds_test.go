@@ -254,6 +254,7 @@ func TestCredsUpstreamErrors(t *testing.T) {
 		{"broken json", fortitest.Fault{Kind: fortitest.FaultBrokenJSON}, 502, "not JSON"},
 		{"huge", fortitest.Fault{Kind: fortitest.FaultHuge}, 502, "larger than"},
 		{"rate limited", fortitest.Fault{Kind: fortitest.Fault429, RetryAfter: 30 * time.Second}, 429, "retry after"},
+		{"rate limited, no Retry-After", fortitest.Fault{Kind: fortitest.Fault429}, 429, "rate limited"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -60,7 +60,7 @@ func (b *backend) sessionRevoke(ctx context.Context, req *logical.Request, _ *fr
 	if err := b.logout(ctx, req.Storage, l); err != nil {
 		return nil, err
 	}
-	b.metrics.leaseRevoked(l.Config)
+	b.metrics.leaseRevoked(l.Config, l.Instance)
 	return nil, nil
 }
 

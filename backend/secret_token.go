@@ -69,7 +69,7 @@ func (b *backend) tokenRevoke(ctx context.Context, req *logical.Request, _ *fram
 	if err != nil {
 		return nil, err
 	}
-	b.metrics.leaseRevoked(l.Config)
+	b.metrics.leaseRevoked(l.Config, l.Instance)
 	return nil, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
@@ -58,5 +59,8 @@ func (b *backend) revokeOAuth(ctx context.Context, s logical.Storage, l leaseInt
 		return err
 	}
 	defer done()
-	return conn.OAuth.Revoke(ctx, l.ClientID, l.AccessToken)
+	start := time.Now()
+	err = conn.OAuth.Revoke(ctx, l.ClientID, l.AccessToken)
+	b.metrics.observe(l.Type, "revoke", client.Outcome(err), time.Since(start))
+	return err
 }

@@ -224,6 +224,9 @@ func TestLeftoverOAuthTokenRolledBack(t *testing.T) {
 	if !e.fake.SessionAlive(l.data["session"].(string)) {
 		t.Fatal("rollback ended the leased session")
 	}
+	if m, want := e.metrics(), `forticloud_upstream_requests_total{product="fortianalyzer",operation="revoke",outcome="ok"} 1`; !strings.Contains(m, want+"\n") {
+		t.Errorf("the rollback's revoke is not in the metrics: want %s in\n%s", want, m)
+	}
 	if strings.Contains(e.logs.String(), "do-not-leak") {
 		t.Fatal("a secret in the logs")
 	}

@@ -5,6 +5,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -79,6 +80,13 @@ func RetryAfter(err error) time.Duration {
 		return e.RetryAfter
 	}
 	return 0
+}
+
+// RateLimited reports whether err is a rate limit: the upstream's HTTP 429, with or without
+// Retry-After, or the client's own login limiter.
+func RateLimited(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && (e.Status == http.StatusTooManyRequests || e.RetryAfter > 0)
 }
 
 const maxMessage = 200

@@ -83,7 +83,8 @@ func (l *LoginLimiter) Wait(ctx context.Context, op string) error {
 		return nil
 	case <-ctx.Done():
 		l.release(at)
-		return &Error{Op: op, Kind: ErrRetryLater, Err: ctx.Err(), Message: "rate limited"}
+		return &Error{Op: op, Kind: ErrRetryLater, Err: ctx.Err(), Message: "rate limited",
+			RetryAfter: time.Until(at).Round(time.Second) + time.Second}
 	}
 }
 
