@@ -43,7 +43,7 @@ type backend struct {
 
 	// limiters pace logins per base URL (FortiLAN allows 6 a minute from one address).
 	limMu    sync.Mutex
-	limiters map[string]*client.LoginLimiter
+	limiters map[string]*client.LoginWindow // by base URL
 
 	metrics *metrics
 
@@ -64,7 +64,7 @@ func newBackend() *backend {
 	b := &backend{
 		configs:  make(map[string]*cachedConfig),
 		roles:    make(map[string]*roleEntry),
-		limiters: make(map[string]*client.LoginLimiter),
+		limiters: make(map[string]*client.LoginWindow),
 		metrics:  newMetrics(),
 	}
 	minAge, err := time.ParseDuration(walRollbackMinAge)

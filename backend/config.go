@@ -94,28 +94,26 @@ func (b *backend) config(ctx context.Context, s logical.Storage, name string) (*
 	return c, nil
 }
 
-// dial connects to a config's product, its logins paced by the limiter of its base URL.
+// dial connects to a config's product, its logins paced by the login window of its base URL.
 func (b *backend) dial(c *configEntry) (*client.Conn, error) {
 	s := c.settings()
 	s.Observer = b.metrics.observe
-	if c.LoginRateLimit > 0 {
-		s.Limiter = b.limiter(c.URL, c.LoginRateLimit)
-	}
+	s.Limiter = b.loginWindow(c.URL).Limiter(c.LoginRateLimit)
 	return client.Dial(s)
 }
 
-// limiter returns the login limiter of one base URL, shared by every config of this mount
-// that logs in there, and kept across config changes so that a rewrite cannot reset it.
-func (b *backend) limiter(url string, perMinute int) *client.LoginLimiter {
-	key := fmt.Sprintf("%s\n%d", url, perMinute)
+// loginWindow returns the record of logins to one base URL, shared by every config of this
+// mount that logs in there (each within its own login_rate_limit, counting all of them), and
+// kept across config changes so that a rewrite cannot reset it.
+func (b *backend) loginWindow(url string) *client.LoginWindow {
 	b.limMu.Lock()
 	defer b.limMu.Unlock()
-	l := b.limiters[key]
-	if l == nil {
-		l = client.NewLoginLimiter(perMinute)
-		b.limiters[key] = l
+	w := b.limiters[url]
+	if w == nil {
+		w = client.NewLoginWindow()
+		b.limiters[url] = w
 	}
-	return l
+	return w
 }
 
 func (b *backend) dropConfig(name string) {

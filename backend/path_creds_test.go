@@ -409,6 +409,28 @@ func TestFortiLANLoginRateLimit(t *testing.T) {
 	e.fails(logical.UpdateOperation, "config/lan", map[string]any{"login_rate_limit": -1}, "login_rate_limit: must be between")
 }
 
+// Configs that log in to one FortiLAN URL share one record of logins, each within its own
+// login_rate_limit, and changing a limit keeps the record.
+func TestFortiLANLoginRateLimitSharedByURL(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/lan", with(e.lanEmail(), "login_rate_limit", 6, "verify_connection", false))
+	e.ok(logical.UpdateOperation, "config/lan2", with(e.lanIAM(), "login_rate_limit", 3, "verify_connection", false))
+	e.ok(logical.UpdateOperation, "roles/a", map[string]any{"config": "lan"})
+	e.ok(logical.UpdateOperation, "roles/b", map[string]any{"config": "lan2"})
+	for range 3 {
+		e.creds("a")
+	}
+	// lan2 allows 3 a minute, and lan's 3 logins to the same URL count.
+	e.fails(logical.ReadOperation, "creds/b", nil, "at most 3 logins a minute", "retry after")
+	// A lower limit on lan keeps the 3 already made: one more, then none.
+	e.ok(logical.UpdateOperation, "config/lan", map[string]any{"login_rate_limit": 4, "verify_connection": false})
+	e.creds("a")
+	e.fails(logical.ReadOperation, "creds/a", nil, "at most 4 logins a minute")
+	if n := e.fake.Calls("/api/v1/auth"); n != 4 {
+		t.Fatalf("the fake saw %d logins, want 4", n)
+	}
+}
+
 // An expired FortiCloud token answers what to do; replacing it is a config write that keeps
 // roles and leases.
 func TestForticloudTokenExpired(t *testing.T) {

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -14,24 +15,43 @@ const DefaultFortiLANLoginsPerMinute = 6
 // maxQueue bounds the wait of a call without a deadline.
 const maxQueue = 30 * time.Second
 
-// LoginLimiter keeps logins within n per rolling minute. It is a sliding window rather than a
-// token bucket (golang.org/x/time/rate): a bucket of n refilled at n a minute lets 2n through
-// in the first minute, which an upstream counting per rolling minute answers with 429.
-type LoginLimiter struct {
-	n      int
+// LoginWindow is the record of the logins made to one base URL in the last rolling minute,
+// shared by the limiters of every config that logs in there: the upstream counts logins per
+// source address, whichever config made them. It is a sliding window rather than a token
+// bucket (golang.org/x/time/rate): a bucket of n refilled at n a minute lets 2n through in the
+// first minute, which an upstream counting per rolling minute answers with 429.
+type LoginWindow struct {
 	window time.Duration
 	now    func() time.Time
 
 	mu    sync.Mutex
-	times []time.Time // start of each login in the window, oldest first; pending ones included
+	times []time.Time // start of each login in the window, in order; pending ones included
 }
 
-// NewLoginLimiter allows n logins per rolling minute; n <= 0 means no limit (nil).
-func NewLoginLimiter(n int) *LoginLimiter {
+// NewLoginWindow starts an empty record.
+func NewLoginWindow() *LoginWindow {
+	return &LoginWindow{window: time.Minute, now: time.Now}
+}
+
+// Limiter returns a limiter that lets a login through while fewer than n logins are in the
+// window; n <= 0 means no limit (nil).
+func (w *LoginWindow) Limiter(n int) *LoginLimiter {
 	if n <= 0 {
 		return nil
 	}
-	return &LoginLimiter{n: n, window: time.Minute, now: time.Now}
+	return &LoginLimiter{n: n, LoginWindow: w}
+}
+
+// LoginLimiter keeps logins within n per rolling minute, counting every login of its window.
+type LoginLimiter struct {
+	n int
+	*LoginWindow
+}
+
+// NewLoginLimiter allows n logins per rolling minute in a window of its own; n <= 0 means no
+// limit (nil).
+func NewLoginLimiter(n int) *LoginLimiter {
+	return NewLoginWindow().Limiter(n)
 }
 
 // Limit reports the limiter's logins per minute; 0 for none.
@@ -71,7 +91,10 @@ func (l *LoginLimiter) Wait(ctx context.Context, op string) error {
 		return &Error{Op: op, Kind: ErrRetryLater, RetryAfter: wait.Round(time.Second) + time.Second,
 			Message: fmt.Sprintf("rate limited: at most %d logins a minute, and the next slot is past this request's deadline", l.n)}
 	}
-	l.times = append(l.times, at)
+	// Limiters of one window may have different limits, so a slot may fall before one already
+	// taken: keep the times in order.
+	j, _ := slices.BinarySearchFunc(l.times, at, time.Time.Compare)
+	l.times = slices.Insert(l.times, j, at)
 	l.mu.Unlock()
 	if wait <= 0 {
 		return nil
@@ -89,7 +112,7 @@ func (l *LoginLimiter) Wait(ctx context.Context, op string) error {
 }
 
 // release gives back a slot that was never used.
-func (l *LoginLimiter) release(at time.Time) {
+func (l *LoginWindow) release(at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i, t := range l.times {

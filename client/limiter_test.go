@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -99,5 +100,78 @@ func TestLoginLimiterDeadline(t *testing.T) {
 	}
 	if len(l2.times) != 1 {
 		t.Fatalf("cancelled wait kept its slot: %d", len(l2.times))
+	}
+}
+
+// Limiters of one window count each other's logins, each against its own limit.
+func TestLoginWindowShared(t *testing.T) {
+	w := NewLoginWindow()
+	now := time.Unix(1000, 0)
+	w.now = func() time.Time { return now }
+	w.window = time.Minute
+	if w.Limiter(0) != nil {
+		t.Fatal("a limit of 0 must mean no limiter")
+	}
+	low, high := w.Limiter(2), w.Limiter(4)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	noWait := func(l *LoginLimiter) error {
+		// A deadline that allows no queueing: the answer is now or a Retry-After.
+		c, cancel := context.WithDeadline(ctx, now)
+		defer cancel()
+		return l.Wait(c, "op")
+	}
+	for range 2 {
+		if err := noWait(high); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := noWait(low)
+	if RetryAfter(err) <= 0 || !RateLimited(err) {
+		t.Fatalf("low limit after 2 logins by the other limiter: %v, want rate limited", err)
+	}
+	for range 2 {
+		if err := noWait(high); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := noWait(high); err == nil {
+		t.Fatal("a fifth login within the minute went through a limit of 4")
+	}
+}
+
+// A higher limit may take a slot before one a lower limit queued for: the record stays in order,
+// which the window's arithmetic relies on.
+func TestLoginWindowOrder(t *testing.T) {
+	w := NewLoginWindow()
+	w.window = 300 * time.Millisecond
+	low, high := w.Limiter(1), w.Limiter(4)
+	ctx := context.Background()
+	if err := low.Wait(ctx, "op"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- low.Wait(ctx, "op") }() // queues for about 300ms
+	for {
+		w.mu.Lock()
+		n := len(w.times)
+		w.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := high.Wait(ctx, "op"); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	sorted := slices.IsSortedFunc(w.times, time.Time.Compare)
+	n := len(w.times)
+	w.mu.Unlock()
+	if !sorted || n != 3 {
+		t.Fatalf("record of %d logins, in order %v", n, sorted)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
