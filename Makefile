@@ -55,15 +55,16 @@ lint: ## gofmt, go vet and staticcheck (fetched through the Go module proxy)
 	go vet -tags pprof ./cmd/...
 	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-PLATFORMS := linux/amd64 linux/arm64 darwin/arm64
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64
+DIST      ?= dist
 release: ## binaries for every platform, version stamped in, and SHA256SUMS, in dist/
-	rm -rf dist && mkdir -p dist
+	rm -rf $(DIST) && mkdir -p $(DIST)
 	@for p in $(PLATFORMS); do \
-	  os=$${p%/*}; arch=$${p#*/}; out=dist/$(PLUGIN)_$(VERSION)_$${os}_$${arch}; \
+	  os=$${p%/*}; arch=$${p#*/}; out=$(DIST)/$(PLUGIN)_$(VERSION)_$${os}_$${arch}; \
 	  echo "==> $$out"; \
 	  GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $$out ./cmd/$(PLUGIN) || exit 1; \
 	done
-	cd dist && sha256sum $(PLUGIN)_* > SHA256SUMS && cat SHA256SUMS
+	cd $(DIST) && { command -v sha256sum >/dev/null && sum="sha256sum" || sum="shasum -a 256"; $$sum $(PLUGIN)_* > SHA256SUMS; } && cat SHA256SUMS
 
 clean:
 	rm -rf $(BIN) .dev

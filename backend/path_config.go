@@ -28,7 +28,7 @@ again, and is refused if that fails (verify_connection=false skips this).
 	pathConfigListHelpSyn  = "List the configured Fortinet products."
 	pathConfigListHelpDesc = "Lists the names of every config."
 
-	maxRequestTimeout = 5 * time.Minute
+	maxRequestTimeout = 60 * time.Second // the most a call with its retries may take (client)
 )
 
 func pathConfig(b *backend) []*framework.Path {
@@ -475,7 +475,7 @@ func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []stri
 	if v, ok := d.GetOk("request_timeout"); ok {
 		t := time.Duration(v.(int)) * time.Second
 		if t < time.Second || t > maxRequestTimeout {
-			return nil, nil, fmt.Errorf("request_timeout: must be between 1s and %s", maxRequestTimeout)
+			return nil, nil, fmt.Errorf("request_timeout: must be between 1s and %ds", int(maxRequestTimeout/time.Second))
 		}
 		c.RequestTimeout = t
 	} else if old == nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -52,10 +53,14 @@ func TestExampleAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As its comment says to run it: from its folder, which holds the token file.
 	dir := t.TempDir()
 	hcl, err := os.ReadFile(filepath.Join(root, "examples/agent/agent.hcl"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(string(hcl), "cd examples/agent && vault agent -config=agent.hcl") {
+		t.Fatal("agent.hcl no longer says how to run it, or says it otherwise: update this test")
 	}
 	tmpl, err := os.ReadFile(filepath.Join(root, "examples/agent/faz-session.ctmpl"))
 	if err != nil {
@@ -63,9 +68,11 @@ func TestExampleAgent(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(dir, "faz-session.ctmpl"), string(tmpl))
 	writeFile(t, filepath.Join(dir, "vault-token"), rootToken)
-	cfg := strings.ReplaceAll(string(hcl), `"http://127.0.0.1:8200"`, `"`+v.addr+`"`)
-	cfg = strings.ReplaceAll(cfg, `"./`, `"`+dir+`/`)
-	startAgent(t, dir, cfg)
+	const addr = `"http://127.0.0.1:8200"`
+	if !strings.Contains(string(hcl), addr) {
+		t.Fatalf("agent.hcl names no %s to point at this test's Vault", addr)
+	}
+	startAgent(t, dir, strings.ReplaceAll(string(hcl), addr, `"`+v.addr+`"`))
 	out := filepath.Join(dir, "faz-session")
 	var session string
 	waitFor(t, 30*time.Second, "the agent to render faz-session", func() bool {
@@ -109,6 +116,10 @@ func TestExampleTerraform(t *testing.T) {
 	src, err := os.ReadFile(filepath.Join(root, "examples/terraform/main.tf"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if version, err := os.ReadFile(filepath.Join(root, "VERSION")); err != nil || !regexp.MustCompile(
+		`variable "plugin_version" \{\s*type\s*=\s*string\s*default\s*=\s*"`+regexp.QuoteMeta(strings.TrimSpace(string(version)))+`"`).Match(src) {
+		t.Fatalf("examples/terraform: plugin_version's default is not the version in VERSION (%v)", err)
 	}
 	writeFile(t, filepath.Join(dir, "main.tf"), string(src))
 	env := append(os.Environ(), "VAULT_ADDR="+v.addr, "VAULT_TOKEN="+rootToken, "TF_IN_AUTOMATION=1",

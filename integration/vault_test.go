@@ -59,6 +59,7 @@ func startProcess(name, logPath, home string, args ...string) (*process, error) 
 	cmd := exec.Command(vaultBin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = childEnv(home)
+	cmd.Dir = home // relative paths in a config (the agent example's) are taken from here
 	// A group of its own, so that the plugin processes it starts can be found and stopped with
 	// it; and SIGTERM if the test binary dies (a timeout panic), so that nothing outlives it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
