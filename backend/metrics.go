@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -91,9 +92,8 @@ func (m *metrics) write(w io.Writer) {
 	for k := range m.calls {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		return a.product+a.operation+a.outcome < b.product+b.operation+b.outcome
+	slices.SortFunc(keys, func(a, b callKey) int {
+		return cmp.Or(cmp.Compare(a.product, b.product), cmp.Compare(a.operation, b.operation), cmp.Compare(a.outcome, b.outcome))
 	})
 	fmt.Fprintln(w, "# HELP forticloud_upstream_requests_total Upstream operations (retries included) by product, operation and outcome.")
 	fmt.Fprintln(w, "# TYPE forticloud_upstream_requests_total counter")

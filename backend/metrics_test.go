@@ -6,6 +6,8 @@ import (
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client/fortitest"
 	"github.com/hashicorp/vault/sdk/logical"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
 func (e *env) metrics() string {
@@ -56,9 +58,27 @@ func TestMetricsPerMount(t *testing.T) {
 	if !strings.Contains(mb, `forticloud_leases_live{config="lan"} 1`) {
 		t.Errorf("mount b:\n%s", mb)
 	}
-	for _, line := range strings.Split(strings.TrimSpace(ma), "\n") {
-		if !strings.HasPrefix(line, "# ") && strings.Count(line, " ") != 1 {
-			t.Errorf("not a Prometheus sample line: %q", line)
+	// What Prometheus reads: every family parses, with the types the HELP lines promise.
+	var p expfmt.TextParser
+	families, err := p.TextToMetricFamilies(strings.NewReader(ma))
+	if err != nil {
+		t.Fatalf("Prometheus cannot parse mount a's metrics: %v\n%s", err, ma)
+	}
+	for name, typ := range map[string]dto.MetricType{
+		"forticloud_upstream_requests_total":           dto.MetricType_COUNTER,
+		"forticloud_upstream_request_duration_seconds": dto.MetricType_HISTOGRAM,
+		"forticloud_leases_issued_total":               dto.MetricType_COUNTER,
+		"forticloud_leases_revoked_total":              dto.MetricType_COUNTER,
+		"forticloud_leases_live":                       dto.MetricType_GAUGE,
+	} {
+		if f := families[name]; f == nil || f.GetType() != typ {
+			t.Errorf("family %s: %v, want type %v", name, f, typ)
+		}
+	}
+	h := families["forticloud_upstream_request_duration_seconds"]
+	for _, m := range h.GetMetric() {
+		if hist := m.GetHistogram(); hist.GetSampleCount() == 0 || len(hist.GetBucket()) != len(buckets)+1 { // +Inf included
+			t.Errorf("histogram %v: %d samples, %d buckets", m.GetLabel(), hist.GetSampleCount(), len(hist.GetBucket()))
 		}
 	}
 }

@@ -43,6 +43,20 @@ func TestMetricsThroughVault(t *testing.T) {
 	if code, _ := get("forticloud", ""); code != http.StatusForbidden {
 		t.Fatalf("metrics without a token: HTTP %d, want 403", code)
 	}
+	// Vault's normal auth: a token whose policy reads the path, and nothing else, reads it.
+	if err := v.client.Sys().PutPolicy("metrics-reader", `path "forticloud/metrics" { capabilities = ["read"] }`); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := v.client.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"metrics-reader"}, NoDefaultPolicy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get("forticloud", tok.Auth.ClientToken); code != 200 || !strings.Contains(body, "forticloud_leases_issued_total") {
+		t.Fatalf("metrics with a metrics-reader token: HTTP %d: %s", code, body)
+	}
+	if code, _ := get("other", tok.Auth.ClientToken); code != http.StatusForbidden {
+		t.Fatalf("another mount's metrics with a forticloud/metrics-only token: HTTP %d, want 403", code)
+	}
 	code, m1 := get("forticloud", rootToken)
 	if code != 200 {
 		t.Fatalf("HTTP %d: %s", code, m1)
