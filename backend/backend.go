@@ -3,6 +3,7 @@ package backend
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -129,12 +130,34 @@ func operation(cb framework.OperationFunc, verb string, mutates bool) *framework
 	}
 }
 
-// crud is the operations of a named object: write (create and update), read, delete.
-func crud(write, read, del framework.OperationFunc, writeVerb string) map[logical.Operation]framework.OperationHandler {
+// answers documents, for OpenAPI, that op may answer code with data holding fields.
+func answers(op *framework.PathOperation, code int, fields map[string]*framework.FieldSchema) *framework.PathOperation {
+	if op.Responses == nil {
+		op.Responses = map[int][]framework.Response{}
+	}
+	op.Responses[code] = []framework.Response{{Description: http.StatusText(code), Fields: fields}}
+	return op
+}
+
+// crud is the operations of a named object: write (create and update), read answering
+// readFields, delete. A write answers 204, or 200 when it carries warnings.
+func crud(write, read, del framework.OperationFunc, writeVerb string, readFields map[string]*framework.FieldSchema) map[logical.Operation]framework.OperationHandler {
+	w := func() *framework.PathOperation {
+		return answers(answers(operation(write, writeVerb, true), http.StatusNoContent, nil), http.StatusOK, nil)
+	}
 	return map[logical.Operation]framework.OperationHandler{
-		logical.CreateOperation: operation(write, writeVerb, true),
-		logical.UpdateOperation: operation(write, writeVerb, true),
-		logical.ReadOperation:   operation(read, "read", false),
-		logical.DeleteOperation: operation(del, "delete", true),
+		logical.CreateOperation: w(),
+		logical.UpdateOperation: w(),
+		logical.ReadOperation:   answers(operation(read, "read", false), http.StatusOK, readFields),
+		logical.DeleteOperation: answers(operation(del, "delete", true), http.StatusNoContent, nil),
+	}
+}
+
+// list is the list operation of a kind of named object.
+func list(cb framework.OperationFunc) map[logical.Operation]framework.OperationHandler {
+	return map[logical.Operation]framework.OperationHandler{
+		logical.ListOperation: answers(operation(cb, "list", false), http.StatusOK, map[string]*framework.FieldSchema{
+			"keys": {Type: framework.TypeStringSlice, Description: "Names."},
+		}),
 	}
 }

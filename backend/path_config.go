@@ -40,7 +40,7 @@ func pathConfig(b *backend) []*framework.Path {
 				OperationSuffix: "config",
 			},
 			Fields:          configFields(),
-			Operations:      crud(b.pathConfigWrite, b.pathConfigRead, b.pathConfigDelete, "configure"),
+			Operations:      crud(b.pathConfigWrite, b.pathConfigRead, b.pathConfigDelete, "configure", configReadFields()),
 			ExistenceCheck:  b.pathConfigExists,
 			HelpSynopsis:    pathConfigHelpSyn,
 			HelpDescription: strings.TrimSpace(pathConfigHelpDesc),
@@ -51,13 +51,24 @@ func pathConfig(b *backend) []*framework.Path {
 				OperationPrefix: operationPrefix,
 				OperationSuffix: "configs",
 			},
-			Operations: map[logical.Operation]framework.OperationHandler{
-				logical.ListOperation: operation(b.pathConfigList, "list", false),
-			},
+			Operations:      list(b.pathConfigList),
 			HelpSynopsis:    pathConfigListHelpSyn,
 			HelpDescription: pathConfigListHelpDesc,
 		},
 	}
+}
+
+// configReadFields is what a config read answers: the fields but the secrets and the write's
+// own switch, and whether the secrets are set.
+func configReadFields() map[string]*framework.FieldSchema {
+	f := configFields()
+	for _, k := range []string{"name", "token", "password", "verify_connection"} {
+		delete(f, k)
+	}
+	f["token_set"] = &framework.FieldSchema{Type: framework.TypeBool, Description: "Whether a token is stored (forticloud_token)."}
+	f["token_stored_at"] = &framework.FieldSchema{Type: framework.TypeString, Description: "When the token was written (RFC 3339): FortiCloud tokens expire within hours."}
+	f["password_set"] = &framework.FieldSchema{Type: framework.TypeBool, Description: "Whether a password is stored (every other method)."}
+	return f
 }
 
 func configFields() map[string]*framework.FieldSchema {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -25,8 +26,13 @@ revoked when the last of them ends.
 )
 
 func pathCreds(b *backend) []*framework.Path {
+	// The answer is a session's or a token's data, by the config's product.
+	data := map[string]*framework.FieldSchema{}
+	for _, s := range []*framework.Secret{secretSession(b), secretToken(b)} {
+		maps.Copy(data, s.Fields)
+	}
 	op := func(suffix string) *framework.PathOperation {
-		o := operation(b.pathCredsRead, "generate", true)
+		o := answers(operation(b.pathCredsRead, "generate", true), http.StatusOK, data)
 		o.DisplayAttrs.OperationSuffix = suffix
 		return o
 	}

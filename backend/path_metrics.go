@@ -27,7 +27,7 @@ func pathMetrics(b *backend) []*framework.Path {
 			OperationSuffix: "metrics",
 		},
 		Operations: map[logical.Operation]framework.OperationHandler{
-			logical.ReadOperation: operation(b.pathMetricsRead, "read", false),
+			logical.ReadOperation: metricsAnswer(operation(b.pathMetricsRead, "read", false)),
 		},
 		HelpSynopsis:    pathMetricsHelpSyn,
 		HelpDescription: pathMetricsHelpDesc,
@@ -42,4 +42,10 @@ func (b *backend) pathMetricsRead(context.Context, *logical.Request, *framework.
 		logical.HTTPRawBody:     buf.Bytes(),
 		logical.HTTPStatusCode:  http.StatusOK,
 	}}, nil
+}
+
+// metricsAnswer documents the answer: Prometheus text, not JSON.
+func metricsAnswer(op *framework.PathOperation) *framework.PathOperation {
+	op.Responses = map[int][]framework.Response{http.StatusOK: {{Description: "Prometheus text format, version 0.0.4.", MediaType: "text/plain"}}}
+	return op
 }

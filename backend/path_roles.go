@@ -39,26 +39,8 @@ func pathRoles(b *backend) []*framework.Path {
 				OperationPrefix: operationPrefix,
 				OperationSuffix: "role",
 			},
-			Fields: map[string]*framework.FieldSchema{
-				"name": {
-					Type:        framework.TypeString,
-					Description: "Name of the role.",
-					Required:    true,
-				},
-				"config": {
-					Type:        framework.TypeString,
-					Description: "Name of the config whose credentials this role uses. Required.",
-				},
-				"ttl": {
-					Type:        framework.TypeDurationSecond,
-					Description: "Lease TTL of the credentials issued. Default: the mount's default TTL.",
-				},
-				"max_ttl": {
-					Type:        framework.TypeDurationSecond,
-					Description: "Longest a lease may be renewed to. Default: the mount's max TTL.",
-				},
-			},
-			Operations:      crud(b.pathRoleWrite, b.pathRoleRead, b.pathRoleDelete, "write"),
+			Fields:          roleFields(),
+			Operations:      crud(b.pathRoleWrite, b.pathRoleRead, b.pathRoleDelete, "write", roleReadFields()),
 			ExistenceCheck:  b.pathRoleExists,
 			HelpSynopsis:    pathRolesHelpSyn,
 			HelpDescription: strings.TrimSpace(pathRolesHelpDesc),
@@ -69,9 +51,7 @@ func pathRoles(b *backend) []*framework.Path {
 				OperationPrefix: operationPrefix,
 				OperationSuffix: "roles",
 			},
-			Operations: map[logical.Operation]framework.OperationHandler{
-				logical.ListOperation: operation(b.pathRoleList, "list", false),
-			},
+			Operations:      list(b.pathRoleList),
 			HelpSynopsis:    pathRolesListHelpSyn,
 			HelpDescription: pathRolesListHelpDesc,
 		},
@@ -251,4 +231,33 @@ func buildRole(old *roleEntry, d *framework.FieldData) (*roleEntry, error) {
 		return nil, fmt.Errorf("ttl: %s is above max_ttl %s", r.TTL, r.MaxTTL)
 	}
 	return r, nil
+}
+
+func roleFields() map[string]*framework.FieldSchema {
+	return map[string]*framework.FieldSchema{
+		"name": {
+			Type:        framework.TypeString,
+			Description: "Name of the role.",
+			Required:    true,
+		},
+		"config": {
+			Type:        framework.TypeString,
+			Description: "Name of the config whose credentials this role uses. Required.",
+		},
+		"ttl": {
+			Type:        framework.TypeDurationSecond,
+			Description: "Lease TTL of the credentials issued. Default: the mount's default TTL.",
+		},
+		"max_ttl": {
+			Type:        framework.TypeDurationSecond,
+			Description: "Longest a lease may be renewed to. Default: the mount's max TTL.",
+		},
+	}
+}
+
+// roleReadFields is what a role read answers.
+func roleReadFields() map[string]*framework.FieldSchema {
+	f := roleFields()
+	delete(f, "name")
+	return f
 }

@@ -16,18 +16,15 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	paths, _ := resp.Data["paths"].(map[string]any)
-	want := map[string][]string{ // path -> operations
-		"/forticloud/config/{name}": {"get", "post", "delete"},
-		"/forticloud/config/":       {"get"},
-		"/forticloud/roles/{name}":  {"get", "post", "delete"},
-		"/forticloud/roles/":        {"get"},
-		"/forticloud/creds/{name}":  {"get", "post"},
-		"/forticloud/metrics":       {"get"},
+	want := map[string]map[string]string{ // path -> operation -> operationId
+		"/forticloud/config/{name}": {"get": "forticloud-read-config", "post": "forticloud-configure-config", "delete": "forticloud-delete-config"},
+		"/forticloud/config/":       {"get": "forticloud-list-configs"},
+		"/forticloud/roles/{name}":  {"get": "forticloud-read-role", "post": "forticloud-write-role", "delete": "forticloud-delete-role"},
+		"/forticloud/roles/":        {"get": "forticloud-list-roles"},
+		"/forticloud/creds/{name}":  {"get": "forticloud-generate-credentials", "post": "forticloud-generate-credentials-with-parameters"},
+		"/forticloud/metrics":       {"get": "forticloud-read-metrics"},
 	}
-	ids := map[string]bool{}
-	total := 0
 	for path, ops := range want {
-		total += len(ops)
 		p, ok := paths[path].(map[string]any)
 		if !ok {
 			t.Errorf("OpenAPI lacks %s (has %d paths)", path, len(paths))
@@ -36,24 +33,54 @@ func TestOpenAPI(t *testing.T) {
 		if d, _ := p["description"].(string); d == "" {
 			t.Errorf("%s has no description", path)
 		}
-		for _, op := range ops {
+		for op, wantID := range ops {
 			o, ok := p[op].(map[string]any)
 			if !ok {
 				t.Errorf("%s lacks %s", path, op)
 				continue
 			}
-			id, _ := o["operationId"].(string)
-			if !strings.HasPrefix(id, "forticloud-") {
-				t.Errorf("%s %s: operationId %q is not built from the engine's DisplayAttrs", path, op, id)
+			if id, _ := o["operationId"].(string); id != wantID {
+				t.Errorf("%s %s: operationId %q, want %q", path, op, id, wantID)
 			}
-			if ids[id] {
-				t.Errorf("operationId %q is used twice", id)
-			}
-			ids[id] = true
 		}
 	}
-	// Request bodies name every config field, with the secrets marked.
+	for path := range paths {
+		if strings.HasPrefix(path, "/forticloud/") && want[path] == nil {
+			t.Errorf("OpenAPI has %s, which this test does not know", path)
+		}
+	}
+
+	// Answers: what each read, list and creds returns, by schema.
 	schemas, _ := resp.Data["components"].(map[string]any)["schemas"].(map[string]any)
+	for name, fields := range map[string][]string{
+		"ForticloudReadConfigResponse": {"type", "url", "auth_method", "api_id", "client_id", "auth_url", "username", "account_id",
+			"ca_cert", "tls_server_name", "tls_skip_verify", "request_timeout", "login_rate_limit", "token_set", "token_stored_at", "password_set"},
+		"ForticloudReadRoleResponse":            {"config", "ttl", "max_ttl"},
+		"ForticloudListConfigsResponse":         {"keys"},
+		"ForticloudListRolesResponse":           {"keys"},
+		"ForticloudGenerateCredentialsResponse": {"session", "url", "access_token", "expires_at", "token_type"},
+	} {
+		schema, _ := schemas[name].(map[string]any)
+		props, _ := schema["properties"].(map[string]any)
+		if len(props) != len(fields) {
+			t.Errorf("answer schema %s: %d fields, want %d: %v", name, len(props), len(fields), props)
+		}
+		for _, f := range fields {
+			if _, ok := props[f]; !ok {
+				t.Errorf("answer schema %s lacks %s", name, f)
+			}
+		}
+		if _, secret := props["password"]; secret {
+			t.Errorf("answer schema %s names password", name)
+		}
+	}
+	metricsGet, _ := paths["/forticloud/metrics"].(map[string]any)["get"].(map[string]any)
+	ok200, _ := metricsGet["responses"].(map[string]any)["200"].(map[string]any)
+	if d, _ := ok200["description"].(string); !strings.Contains(d, "Prometheus") {
+		t.Errorf("metrics answer: %v, want it described as Prometheus text", ok200)
+	}
+
+	// Request bodies name every config field, with the secrets marked.
 	schema, _ := schemas["ForticloudConfigureConfigRequest"].(map[string]any)
 	config, _ := schema["properties"].(map[string]any)
 	for _, f := range []string{"type", "url", "auth_method", "token", "api_id", "client_id", "auth_url", "username",
@@ -72,11 +99,5 @@ func TestOpenAPI(t *testing.T) {
 				t.Errorf("secret field %s is not marked sensitive", f)
 			}
 		}
-	}
-	if len(ids) != total {
-		t.Fatalf("%d distinct operation ids, want %d", len(ids), total)
-	}
-	if !ids["forticloud-generate-credentials"] || !ids["forticloud-configure-config"] {
-		t.Fatalf("operation ids: %v", ids)
 	}
 }
