@@ -93,6 +93,11 @@ func TestExampleAgent(t *testing.T) {
 func TestExampleTerraform(t *testing.T) {
 	tf, err := exec.LookPath("terraform")
 	if err != nil {
+		// This project's machines have terraform (it cannot be built from its module: its
+		// go.mod replaces modules of its own that the module zip leaves out).
+		if os.Getenv("CI") == "true" {
+			t.Fatal("terraform is not on PATH: the Terraform example cannot be applied")
+		}
 		t.Skip("terraform is not on PATH")
 	}
 	if rc := os.Getenv("TF_CLI_CONFIG_FILE"); rc == "" || !fileExists(rc) {
