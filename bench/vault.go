@@ -180,13 +180,7 @@ func (v *vaultProc) stop() {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		<-v.done
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for syscall.Kill(-pgid, 0) == nil && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if syscall.Kill(-pgid, 0) == nil {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	}
+	e2e.ReapGroup(pgid)
 }
 
 func (v *vaultProc) pid() int { return v.cmd.Process.Pid }

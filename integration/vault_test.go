@@ -110,14 +110,7 @@ func (p *process) doStop(grace time.Duration) bool {
 			<-p.done
 		}
 	}
-	// The leader is gone; give its children a moment to follow, then make sure.
-	deadline := time.Now().Add(5 * time.Second)
-	for syscall.Kill(-pgid, 0) == nil && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if syscall.Kill(-pgid, 0) == nil {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	}
+	e2e.ReapGroup(pgid)
 	return clean
 }
 

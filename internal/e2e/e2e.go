@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Module is this repository's Go module path.
@@ -84,4 +86,16 @@ func ChildPIDs(parent int, binary string) ([]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// ReapGroup gives the processes left in process group pgid, once its leader is gone, a few
+// seconds to follow it, then kills what is left: Vault's plugin processes must not outlive it.
+func ReapGroup(pgid int) {
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(-pgid, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if syscall.Kill(-pgid, 0) == nil {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
 }
