@@ -21,8 +21,8 @@ A config holds the root credentials for one FortiAnalyzer, FortiManager, FortiLA
 or FortiCloud API, and how to reach it. Several named configs may live side by side. Roles name
 the config whose credentials they use.
 
-Secrets (token, password) are never returned on read. Changing url or auth_url of an existing
-config needs the secret given again in the same write. By default the write logs in once and out
+Secrets (token, password) are never returned on read. Changing url, auth_url or auth_method of
+an existing config needs the secret given again in the same write. By default the write logs in once and out
 again, and is refused if that fails (verify_connection=false skips this).
 `
 	pathConfigListHelpSyn  = "List the configured Fortinet products."
@@ -450,6 +450,9 @@ func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []stri
 		secret := secretField(c.AuthMethod)
 		given := (secret == "token" && hasToken) || (secret == "password" && hasPassword)
 		switch {
+		case c.AuthMethod != old.AuthMethod && !given:
+			// Another method sends the secret elsewhere (auth_url rather than url, say).
+			return nil, nil, fmt.Errorf("auth_method: changing the auth method of an existing config needs its %s given again in the same write", secret)
 		case c.URL != old.URL && !given:
 			return nil, nil, fmt.Errorf("url: changing the URL of an existing config needs its %s given again in the same write", secret)
 		case c.AuthURL != old.AuthURL && old.AuthURL != "" && !given:

@@ -178,6 +178,17 @@ func TestConfigUpdate(t *testing.T) {
 		e.ok(logical.UpdateOperation, "config/api", e.fazAPIUser())
 		e.fails(logical.UpdateOperation, "config/api", map[string]any{"auth_url": "https://evil.example.com"}, "auth_url: changing", "password")
 	})
+	t.Run("auth_method change needs the secret again", func(t *testing.T) {
+		e.t = t
+		// The kept admin password would otherwise go to a new auth_url, unchecked.
+		e.fails(logical.UpdateOperation, "config/faz", map[string]any{"auth_method": "forticloud_api_user", "api_id": apiID,
+			"auth_url": "https://evil.example.com", "verify_connection": false}, "auth_method: changing", "password given again")
+		e.ok(logical.UpdateOperation, "config/lan", with(e.lanEmail(), "verify_connection", false))
+		e.fails(logical.UpdateOperation, "config/lan", map[string]any{"auth_method": "iam_user", "verify_connection": false}, "auth_method: changing", "password")
+		if got := e.ok(logical.ReadOperation, "config/faz", nil).Data["auth_method"]; got != "local_user" {
+			t.Fatalf("auth_method changed to %v", got)
+		}
+	})
 	t.Run("switching method drops old secrets", func(t *testing.T) {
 		e.t = t
 		e.ok(logical.UpdateOperation, "config/faz", map[string]any{"auth_method": "forticloud_token", "token": cloudToken})
