@@ -134,11 +134,15 @@ func (b *backend) login(ctx context.Context, s logical.Storage, c *configEntry, 
 	unlock := b.apiUsers.Lock(apiUserKey(c.AuthURL, c.APIID))
 	defer unlock()
 	sid, err := conn.Sessions.Login(ctx)
-	b.minted(ctx, s, c.AuthURL, c.APIID)
+	if client.TokenMayBeMinted(err) {
+		b.minted(ctx, s, c.AuthURL, c.APIID)
+	}
 	var left *client.UnrevokedToken
 	if errors.As(err, &left) {
 		b.leftover(ctx, s, c, left)
-		return sid, nil
+		if sid != "" {
+			return sid, nil
+		}
 	}
 	return sid, err
 }

@@ -560,3 +560,50 @@ func TestSharedTokenNeverDead(t *testing.T) {
 		}
 	}
 }
+
+// One API user behind a FortiLAN config (whose leases share its token) and a FAZ Cloud config:
+// a FAZ Cloud login IAM refuses mints nothing, so the share is kept and its last lease still
+// revokes the token; a login that may have minted one marks the share stale, never handed out
+// again, yet still revoked by its last lease.
+func TestShareAcrossFailedLogins(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault fortitest.Fault
+		stale bool
+	}{
+		{"refused: nothing minted", fortitest.Fault{Path: "/api/v1/oauth/token", Kind: fortitest.Fault401}, false},
+		{"exchange failed: a token was minted", fortitest.Fault{Path: "/p/forticloud_jsonrpc_login", Kind: fortitest.FaultCode, Code: 400}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.ok(logical.UpdateOperation, "config/lan", e.lanAPIUser())
+			e.ok(logical.UpdateOperation, "config/faz", with(e.fazAPIUser(), "verify_connection", false))
+			e.ok(logical.UpdateOperation, "roles/lan", map[string]any{"config": "lan"})
+			e.ok(logical.UpdateOperation, "roles/faz", map[string]any{"config": "faz"})
+			l := e.creds("lan")
+			tok := l.data["access_token"].(string)
+			e.fake.AddFault(tc.fault)
+			if _, err := e.do(logical.ReadOperation, "creds/faz", nil); err == nil {
+				t.Fatal("creds/faz succeeded through the fault")
+			}
+			e.fake.ClearFaults()
+			if alive := e.fake.OAuthTokenAlive(tok); alive == tc.stale {
+				t.Fatalf("shared token alive %v after the failed login", alive)
+			}
+			// Live and shared: the next lease gets the same token; stale: a new one.
+			l2 := e.creds("lan")
+			if same := l2.data["access_token"] == tok; same == tc.stale {
+				t.Fatalf("next lease got the same token: %v", same)
+			}
+			if err := e.revoke(l2); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.revoke(l); err != nil {
+				t.Fatal(err)
+			}
+			if e.fake.OAuthTokenAlive(tok) {
+				t.Fatal("the last lease's revoke left the shared token live upstream")
+			}
+		})
+	}
+}

@@ -32,6 +32,7 @@ type shareEntry struct {
 	TokenType   string `json:"token_type,omitempty"`
 	ExpiresAt   int64  `json:"expires_at,omitempty"`
 	Leases      int    `json:"leases"`
+	Stale       bool   `json:"stale,omitempty"` // another token was minted since: never hand this one out
 }
 
 // apiUserKey names one API user at one IAM endpoint, for locking.
@@ -73,14 +74,22 @@ func writeShare(ctx context.Context, s logical.Storage, key string, sh *shareEnt
 
 // live reports whether the share holds a token with life left.
 func (sh *shareEntry) live(now time.Time) bool {
-	return sh != nil && sh.AccessToken != "" && (sh.ExpiresAt == 0 || time.Unix(sh.ExpiresAt, 0).Sub(now) > shareMinLeft)
+	return sh != nil && !sh.Stale && sh.AccessToken != "" && (sh.ExpiresAt == 0 || time.Unix(sh.ExpiresAt, 0).Sub(now) > shareMinLeft)
 }
 
-// minted records that a token was just minted for the API user outside any share: whatever
-// the share held died with it. Called under the API user's lock.
+// minted records that a token was (or may have been) minted for the API user outside any
+// share, which ends the token the share holds: the share is marked stale, so that it is never
+// handed out again, yet its last lease still revokes its token, in case that one lives after
+// all (IAM answers alike whether it did). Called under the API user's lock.
 func (b *backend) minted(ctx context.Context, s logical.Storage, authURL, apiID string) {
-	if err := s.Delete(ctx, shareKey(authURL, apiID)); err != nil {
-		b.Logger().Warn("could not drop the API user's token share; its leases hold a dead token", "error", err)
+	key := shareKey(authURL, apiID)
+	sh, err := readShare(ctx, s, key)
+	if err == nil && sh != nil && !sh.Stale {
+		sh.Stale = true
+		err = writeShare(ctx, s, key, sh)
+	}
+	if err != nil {
+		b.Logger().Warn("could not mark the API user's token share stale; its leases may be handed a dead token", "error", err)
 	}
 }
 
@@ -109,6 +118,9 @@ func (b *backend) takeShare(ctx context.Context, s logical.Storage, l leaseInter
 	if !sh.live(time.Now()) || sh.ClientID != e.ClientID {
 		tok, err := c.conn.Tokens.Issue(ctx)
 		if err != nil {
+			if client.TokenMayBeMinted(err) {
+				b.minted(ctx, s, e.AuthURL, e.APIID)
+			}
 			return client.Token{}, upstreamError(l.Config, err)
 		}
 		// Any token left in the share died when this one was minted.
@@ -178,10 +190,12 @@ func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name stri
 		return nil
 	}
 	tok, err := conn.Tokens.Issue(ctx)
+	if client.TokenMayBeMinted(err) {
+		b.minted(ctx, s, c.AuthURL, c.APIID)
+	}
 	if err != nil {
 		return err
 	}
-	b.minted(ctx, s, c.AuthURL, c.APIID)
 	if err := conn.Tokens.Revoke(context.WithoutCancel(ctx), tok.AccessToken); err != nil && !errors.Is(err, client.ErrGone) {
 		b.Logger().Warn("verify_connection: token revoke failed; the token will expire upstream", "config", name, "error", err)
 	}

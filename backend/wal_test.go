@@ -231,3 +231,27 @@ func TestLeftoverOAuthTokenRolledBack(t *testing.T) {
 		t.Fatal("a secret in the logs")
 	}
 }
+
+// A FAZ Cloud login whose exchange fails after IAM minted the OAuth token, and whose revoke of
+// that token fails too, still leaves a WAL entry whose rollback revokes it.
+func TestFailedExchangeOAuthTokenRolledBack(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/faz", with(e.fazAPIUser(), "request_timeout", "1s"))
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "faz"})
+	e.fake.AddFault(fortitest.Fault{Path: "/p/forticloud_jsonrpc_login", Kind: fortitest.FaultCode, Code: 400})
+	e.fake.AddFault(fortitest.Fault{Path: "/api/v1/oauth/revoke_token", Kind: fortitest.FaultDown})
+	if _, err := e.do(logical.ReadOperation, "creds/r", nil); err == nil {
+		t.Fatal("creds succeeded though the exchange failed")
+	}
+	e.fake.ClearFaults()
+	if n := e.fake.LiveOAuthTokens(); n != 1 {
+		t.Fatalf("%d OAuth tokens live, want the 1 left over", n)
+	}
+	if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != 1 {
+		t.Fatalf("%d WAL entries, want 1 for the left-over token", len(ids))
+	}
+	rollback(t, e)
+	if n := e.fake.LiveOAuthTokens(); n != 0 {
+		t.Fatalf("%d OAuth tokens live after rollback", n)
+	}
+}

@@ -118,9 +118,23 @@ func scrub(msg string, secrets ...string) string {
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
-// UnrevokedToken is what a FortiAnalyzer/FortiManager Cloud login answers when its session is
-// good but the OAuth token it minted for the exchange could not be revoked: the caller holds
-// a valid session and must see that Token is revoked later. Its text never holds the token.
+// noTokenMinted marks an API user's login that IAM refused: no OAuth token was minted, so the
+// user's live token, if any, still lives.
+type noTokenMinted struct{ error }
+
+func (e noTokenMinted) Unwrap() error { return e.error }
+
+// TokenMayBeMinted reports whether an API user's login that ended with err (nil included) may
+// have minted an OAuth token, which ends the user's previous one.
+func TokenMayBeMinted(err error) bool {
+	var n noTokenMinted
+	return !errors.As(err, &n)
+}
+
+// UnrevokedToken is what a FortiAnalyzer/FortiManager Cloud login answers when the OAuth token
+// it minted for the exchange could not be revoked: alone when the session is good (the caller
+// holds it), joined to the exchange's error when not. Either way the caller must see that
+// Token is revoked later. Its text never holds the token.
 type UnrevokedToken struct {
 	Token    string
 	ClientID string

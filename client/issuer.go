@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -102,15 +103,22 @@ func (i *sessionIssuer) Login(ctx context.Context) (string, error) {
 	case AuthAPIUser:
 		tok, err := i.oauth.Token(ctx, i.s.APIID, i.s.Password, i.clientID)
 		if err != nil {
+			if errors.Is(err, ErrRefused) {
+				return "", noTokenMinted{err}
+			}
 			return "", err
 		}
 		sid, err := i.rpc.ExchangeCloud(ctx, tok.AccessToken)
 		// The session does not need the OAuth token once issued, and a live token is one more
-		// secret to lose: revoke it now, as pyFMG does. When that fails with a session in hand,
-		// the caller gets both, and sees to the token.
+		// secret to lose: revoke it now, as pyFMG does. When that fails, the caller gets the
+		// token back (with the session, or with the exchange's error) and sees to it.
 		rerr := i.oauth.Revoke(context.WithoutCancel(ctx), i.clientID, tok.AccessToken)
-		if err == nil && rerr != nil {
-			return sid, &UnrevokedToken{Token: tok.AccessToken, ClientID: i.clientID, Err: rerr}
+		if rerr != nil {
+			left := &UnrevokedToken{Token: tok.AccessToken, ClientID: i.clientID, Err: rerr}
+			if err != nil {
+				return "", errors.Join(err, left)
+			}
+			return sid, left
 		}
 		return sid, err
 	}
@@ -145,7 +153,11 @@ type oauthIssuer struct {
 }
 
 func (i *oauthIssuer) Issue(ctx context.Context) (Token, error) {
-	return i.oauth.Token(ctx, i.s.APIID, i.s.Password, i.clientID)
+	tok, err := i.oauth.Token(ctx, i.s.APIID, i.s.Password, i.clientID)
+	if errors.Is(err, ErrRefused) {
+		return tok, noTokenMinted{err}
+	}
+	return tok, err
 }
 
 func (i *oauthIssuer) Revoke(ctx context.Context, token string) error {

@@ -12,9 +12,10 @@ type Observer func(product, operation, outcome string, d time.Duration)
 
 // Outcome names an operation's result for metrics: "ok", or the kind of its error.
 func Outcome(err error) string {
-	var left *UnrevokedToken
+	// An UnrevokedToken alone comes with a good session; joined to another error, it does not.
+	_, left := err.(*UnrevokedToken)
 	switch {
-	case err == nil, errors.As(err, &left):
+	case err == nil, left:
 		return "ok"
 	case errors.Is(err, ErrGone):
 		return "gone"
