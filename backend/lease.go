@@ -34,6 +34,7 @@ type leaseInternal struct {
 	ExpiresAt   int64  `json:"expires_at,omitempty"` // UNIX seconds; 0 when unknown
 	Shared      bool   `json:"shared,omitempty"`     // an API user's token shared by leases
 	APIID       string `json:"api_id,omitempty"`     // the API user, for shared tokens
+	Take        string `json:"take,omitempty"`       // the share's record of this lease's take
 	IssuedAt    int64  `json:"issued_at,omitempty"`  // UNIX seconds
 	Instance    string `json:"instance,omitempty"`   // the backend instance that issued it (metrics)
 
@@ -106,6 +107,7 @@ func (l leaseInternal) toMap() map[string]any {
 		m["shared"] = true
 	}
 	str("api_id", l.APIID)
+	str("take", l.Take)
 	num("issued_at", l.IssuedAt)
 	str("instance", l.Instance)
 	num("ttl", l.TTL)

@@ -247,8 +247,12 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 		b.Logger().Warn("config skips TLS certificate verification", "config", name, "url", c.URL)
 	}
 	if d.Get("verify_connection").(bool) {
-		if err := b.verify(ctx, req.Storage, name, c); err != nil {
+		warning, err := b.verify(ctx, req.Storage, name, c)
+		if err != nil {
 			return logical.ErrorResponse("verify_connection: %s (fix the config, or write it with verify_connection=false)", err), nil
+		}
+		if warning != "" {
+			warnings = append(warnings, warning)
 		}
 	}
 	entry, err := logical.StorageEntryJSON(configPrefix+name, c)
@@ -267,34 +271,35 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	return &logical.Response{Warnings: warnings}, nil
 }
 
-// verify logs in with c once and hands the credential straight back.
-func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c *configEntry) error {
+// verify logs in with c once and hands the credential straight back. A warning says when it
+// could not check.
+func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c *configEntry) (string, error) {
 	conn, err := b.dial(c)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer conn.Close()
 	if conn.Sessions != nil {
 		sid, err := b.login(ctx, s, c, conn)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if err := conn.Sessions.Logout(context.WithoutCancel(ctx), sid); err != nil && !errors.Is(err, client.ErrGone) {
 			b.Logger().Warn("verify_connection: logout failed; the session will idle out upstream", "config", name, "error", err)
 		}
-		return nil
+		return "", nil
 	}
 	if c.settings().SharesToken() {
 		return b.verifyShared(ctx, s, name, c, conn)
 	}
 	tok, err := conn.Tokens.Issue(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := conn.Tokens.Revoke(context.WithoutCancel(ctx), tok.AccessToken); err != nil && !errors.Is(err, client.ErrGone) {
 		b.Logger().Warn("verify_connection: token invalidation failed; the token will expire upstream", "config", name, "error", err)
 	}
-	return nil
+	return "", nil
 }
 
 // secretField names the field that holds the secret of an auth method.

@@ -105,23 +105,23 @@ func (b *backend) issueToken(ctx context.Context, req *logical.Request, l leaseI
 	if err != nil {
 		return nil, upstreamError(l.Config, err)
 	}
-	return b.leaseToken(ctx, req, walKindToken, l, r, tok)
+	l, resp, err := b.tokenResponse(l, r, tok)
+	if err != nil {
+		b.undo(ctx, req.Storage, walKindToken, l)
+		return nil, err
+	}
+	return b.guard(ctx, req, walKindToken, l, resp)
 }
 
-// leaseToken hands a token over under a lease whose TTLs stop at the token's expiry. kind
-// says how to give the token back if that fails.
-func (b *backend) leaseToken(ctx context.Context, req *logical.Request, kind string, l leaseInternal, r *roleEntry, tok client.Token) (*logical.Response, error) {
+// tokenResponse is a token's answer under a lease whose TTLs stop at the token's expiry.
+func (b *backend) tokenResponse(l leaseInternal, r *roleEntry, tok client.Token) (leaseInternal, *logical.Response, error) {
 	l.AccessToken = tok.AccessToken
 	if !tok.ExpiresAt.IsZero() {
 		l.ExpiresAt = tok.ExpiresAt.Unix()
 	}
 	resp := b.Secret(secretTokenType).Response(tokenData(l, tok), l.toMap())
 	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
-	if err := b.capAtExpiry(resp, tok.ExpiresAt); err != nil {
-		b.undo(ctx, req.Storage, kind, l)
-		return nil, err
-	}
-	return b.guard(ctx, req, kind, l, resp)
+	return l, resp, b.capAtExpiry(resp, tok.ExpiresAt)
 }
 
 // login opens a session. An API user's logins are serialised: each one mints an OAuth token,
@@ -171,6 +171,12 @@ func (b *backend) guard(ctx context.Context, req *logical.Request, kind string, 
 		b.undo(ctx, req.Storage, kind, l)
 		return nil, fmt.Errorf("write WAL: %w", err)
 	}
+	return b.handOver(ctx, req, kind, l, resp, id)
+}
+
+// handOver gives resp to Vault, which stores the lease, once the WAL entry id is gone; if
+// that cannot be done, the credential is undone.
+func (b *backend) handOver(ctx context.Context, req *logical.Request, kind string, l leaseInternal, resp *logical.Response, id string) (*logical.Response, error) {
 	if err := ctx.Err(); err != nil {
 		// Whoever asked is gone: nobody will hold the lease.
 		b.undoLogged(ctx, req.Storage, kind, l, id)
@@ -180,6 +186,9 @@ func (b *backend) guard(ctx context.Context, req *logical.Request, kind string, 
 		// A WAL entry left behind would roll back a credential that has a lease.
 		b.undoLogged(ctx, req.Storage, kind, l, id)
 		return nil, fmt.Errorf("delete WAL: %w", err)
+	}
+	if kind == walKindShare {
+		b.settleTake(ctx, req.Storage, l)
 	}
 	b.metrics.leaseIssued(l.Config)
 	return resp, nil
@@ -203,7 +212,7 @@ func (b *backend) undo(ctx context.Context, s logical.Storage, kind string, l le
 	case walKindToken:
 		err = b.invalidateToken(ctx, s, l)
 	case walKindShare:
-		err = b.releaseShare(ctx, s, l)
+		err = b.releaseTake(ctx, s, l)
 	}
 	if err != nil {
 		b.Logger().Warn("could not end a credential that got no lease; WAL rollback will retry", "config", l.Config, "error", err)

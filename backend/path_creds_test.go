@@ -607,3 +607,26 @@ func TestShareAcrossFailedLogins(t *testing.T) {
 		})
 	}
 }
+
+// While an API user's token is live and shared, verify_connection mints no token to check (it
+// would end the shared one): the credentials that minted it pass, others pass with a warning.
+func TestVerifyWhileShared(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
+	l := e.creds("r")
+	tok := l.data["access_token"].(string)
+	if resp := e.ok(logical.UpdateOperation, "config/c2", e.lanAPIUser()); resp != nil && len(resp.Warnings) > 0 {
+		t.Fatalf("the credentials that minted the live token were not taken as checked: %v", resp.Warnings)
+	}
+	resp := e.ok(logical.UpdateOperation, "config/c3", with(e.lanAPIUser(), "password", "wrong-password"))
+	if resp == nil || len(resp.Warnings) == 0 || !strings.Contains(strings.Join(resp.Warnings, " "), "verify_connection: not checked") {
+		t.Fatalf("other credentials passed with no warning: %v", resp)
+	}
+	if strings.Contains(strings.Join(resp.Warnings, " "), "wrong-password") {
+		t.Fatal("the warning carries the password")
+	}
+	if !e.fake.OAuthTokenAlive(tok) {
+		t.Fatal("verify_connection ended the shared token")
+	}
+}

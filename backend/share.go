@@ -2,13 +2,16 @@ package backend
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
+	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
@@ -32,7 +35,12 @@ type shareEntry struct {
 	TokenType   string `json:"token_type,omitempty"`
 	ExpiresAt   int64  `json:"expires_at,omitempty"`
 	Leases      int    `json:"leases"`
-	Stale       bool   `json:"stale,omitempty"` // another token was minted since: never hand this one out
+	Stale       bool   `json:"stale,omitempty"`  // another token was minted since: never hand this one out
+	Minter      string `json:"minter,omitempty"` // minterOf the config that minted the token
+
+	// Pending holds the takes counted in Leases whose WAL entry may still exist (take id ->
+	// UNIX time): a rollback gives back only a take found here, and only once.
+	Pending map[string]int64 `json:"pending,omitempty"`
 }
 
 // apiUserKey names one API user at one IAM endpoint, for locking.
@@ -94,17 +102,33 @@ func (b *backend) minted(ctx context.Context, s logical.Storage, authURL, apiID 
 }
 
 // issueShared hands out a share of the API user's live token, minting one when none is live.
+// Its WAL entry is written before the share is counted, and names the take: a crash or a
+// failure anywhere after gives the take back exactly once.
 func (b *backend) issueShared(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
 	l.Shared = true
+	var id [8]byte
+	_, _ = rand.Read(id[:]) // never fails (crypto/rand documents it)
+	l.Take = hex.EncodeToString(id[:])
+	walID, err := framework.PutWAL(ctx, req.Storage, walKindShare, l.toMap())
+	if err != nil {
+		return nil, fmt.Errorf("write WAL: %w", err)
+	}
 	tok, err := b.takeShare(ctx, req.Storage, l, c)
 	if err != nil {
+		// Nothing was counted: the entry, if it cannot go now, rolls back to nothing.
+		_ = framework.DeleteWAL(context.WithoutCancel(ctx), req.Storage, walID)
 		return nil, err
 	}
-	// The share is counted already: from here on, giving it back is a release like any other.
-	return b.leaseToken(ctx, req, walKindShare, l, r, tok)
+	l, resp, err := b.tokenResponse(l, r, tok)
+	if err != nil {
+		b.undoLogged(ctx, req.Storage, walKindShare, l, walID)
+		return nil, err
+	}
+	return b.handOver(ctx, req, walKindShare, l, resp, walID)
 }
 
-// takeShare counts one more lease on the API user's live token, minting one if none is live.
+// takeShare counts one more lease on the API user's live token, minting one if none is live,
+// and records the take as pending until settleTake.
 func (b *backend) takeShare(ctx context.Context, s logical.Storage, l leaseInternal, c *cachedConfig) (client.Token, error) {
 	e := c.entry
 	key := l.shareKey()
@@ -116,20 +140,30 @@ func (b *backend) takeShare(ctx context.Context, s logical.Storage, l leaseInter
 		return client.Token{}, err
 	}
 	if !sh.live(time.Now()) || sh.ClientID != e.ClientID {
+		// A new token ends the share's: say so first, so that a crash after the mint never
+		// leaves the share handing out a dead token.
+		b.minted(ctx, s, e.AuthURL, e.APIID)
 		tok, err := c.conn.Tokens.Issue(ctx)
 		if err != nil {
-			if client.TokenMayBeMinted(err) {
-				b.minted(ctx, s, e.AuthURL, e.APIID)
-			}
 			return client.Token{}, upstreamError(l.Config, err)
 		}
 		// Any token left in the share died when this one was minted.
-		sh = &shareEntry{ClientID: e.ClientID, AccessToken: tok.AccessToken, TokenType: tok.TokenType}
+		sh = &shareEntry{ClientID: e.ClientID, AccessToken: tok.AccessToken, TokenType: tok.TokenType, Minter: minterOf(e)}
 		if !tok.ExpiresAt.IsZero() {
 			sh.ExpiresAt = tok.ExpiresAt.Unix()
 		}
 	}
 	sh.Leases++
+	if sh.Pending == nil {
+		sh.Pending = map[string]int64{}
+	}
+	now := time.Now()
+	for id, at := range sh.Pending {
+		if now.Sub(time.Unix(at, 0)) > walGiveUp {
+			delete(sh.Pending, id) // its WAL entry was given up on, or settling it failed
+		}
+	}
+	sh.Pending[l.Take] = now.Unix()
 	if err := writeShare(ctx, s, key, sh); err != nil {
 		if sh.Leases == 1 {
 			_ = c.conn.Tokens.Revoke(context.WithoutCancel(ctx), sh.AccessToken)
@@ -143,12 +177,54 @@ func (b *backend) takeShare(ctx context.Context, s logical.Storage, l leaseInter
 	return tok, nil
 }
 
-// releaseShare gives up one lease's share of its token; the last one out revokes the token.
-func (b *backend) releaseShare(ctx context.Context, s logical.Storage, l leaseInternal) error {
+// settleTake drops a take from the pending ones once its WAL entry is gone. A failure only
+// leaves a record that is dropped after walGiveUp.
+func (b *backend) settleTake(ctx context.Context, s logical.Storage, l leaseInternal) {
+	ctx = context.WithoutCancel(ctx)
 	unlock := b.apiUsers.Lock(apiUserKey(l.AuthURL, l.APIID))
 	defer unlock()
 	key := l.shareKey()
 	sh, err := readShare(ctx, s, key)
+	if err == nil && sh != nil {
+		if _, ok := sh.Pending[l.Take]; !ok {
+			return
+		}
+		delete(sh.Pending, l.Take)
+		err = writeShare(ctx, s, key, sh)
+	}
+	if err != nil {
+		b.Logger().Debug("could not settle a token share's take; it is dropped in a day", "error", err)
+	}
+}
+
+// releaseTake gives back a take whose lease never came to be, if it was counted and not given
+// back already: it is safe to repeat, as undo and WAL rollback may both try.
+func (b *backend) releaseTake(ctx context.Context, s logical.Storage, l leaseInternal) error {
+	unlock := b.apiUsers.Lock(apiUserKey(l.AuthURL, l.APIID))
+	defer unlock()
+	sh, err := readShare(ctx, s, l.shareKey())
+	if err != nil {
+		return err
+	}
+	if _, ok := sh.pending(l.Take); !ok {
+		return nil
+	}
+	return b.release(ctx, s, l, sh)
+}
+
+func (sh *shareEntry) pending(take string) (int64, bool) {
+	if sh == nil || take == "" {
+		return 0, false
+	}
+	at, ok := sh.Pending[take]
+	return at, ok
+}
+
+// releaseShare gives up one lease's share of its token; the last one out revokes the token.
+func (b *backend) releaseShare(ctx context.Context, s logical.Storage, l leaseInternal) error {
+	unlock := b.apiUsers.Lock(apiUserKey(l.AuthURL, l.APIID))
+	defer unlock()
+	sh, err := readShare(ctx, s, l.shareKey())
 	if err != nil {
 		return err
 	}
@@ -156,6 +232,14 @@ func (b *backend) releaseShare(ctx context.Context, s logical.Storage, l leaseIn
 		// The lease's token was replaced since, which killed it upstream.
 		return nil
 	}
+	return b.release(ctx, s, l, sh)
+}
+
+// release takes one lease (and its take, if still pending) off sh; the last one out revokes
+// the token. Called under the API user's lock.
+func (b *backend) release(ctx context.Context, s logical.Storage, l leaseInternal, sh *shareEntry) error {
+	key := l.shareKey()
+	delete(sh.Pending, l.Take)
 	if sh.Leases > 1 {
 		sh.Leases--
 		return writeShare(ctx, s, key, sh)
@@ -177,27 +261,39 @@ func (b *backend) releaseShare(ctx context.Context, s logical.Storage, l leaseIn
 }
 
 // verifyShared checks an API user's credentials without killing the token its leases share:
-// while a share is live, minting a token to test would end it.
-func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Conn) error {
+// while a share is live, minting a token to test would end it. Then the credentials that
+// minted it vouch for themselves; others go unchecked, with a warning.
+func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Conn) (string, error) {
 	unlock := b.apiUsers.Lock(apiUserKey(c.AuthURL, c.APIID))
 	defer unlock()
 	sh, err := readShare(ctx, s, shareKey(c.AuthURL, c.APIID))
 	if err != nil {
-		return err
+		return "", err
 	}
 	if sh.live(time.Now()) {
+		if subtle.ConstantTimeCompare([]byte(sh.Minter), []byte(minterOf(c))) == 1 {
+			return "", nil
+		}
 		b.Logger().Info("verify_connection: the API user's token is live and shared by leases; not minting another", "config", name)
-		return nil
+		return "verify_connection: not checked: this API user's token is live and shared by leases, and logging in to check would end it; " +
+			"these credentials differ from the ones that minted it, and are used when it is next replaced", nil
 	}
 	tok, err := conn.Tokens.Issue(ctx)
 	if client.TokenMayBeMinted(err) {
 		b.minted(ctx, s, c.AuthURL, c.APIID)
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := conn.Tokens.Revoke(context.WithoutCancel(ctx), tok.AccessToken); err != nil && !errors.Is(err, client.ErrGone) {
 		b.Logger().Warn("verify_connection: token revoke failed; the token will expire upstream", "config", name, "error", err)
 	}
-	return nil
+	return "", nil
+}
+
+// minterOf is a digest of the credentials that mint an API user's tokens, so that a share can
+// tell whether a config's credentials are the ones that minted its token.
+func minterOf(c *configEntry) string {
+	h := sha256.Sum256([]byte("forticloud share minter\n" + c.AuthURL + "\n" + c.APIID + "\n" + c.Password))
+	return hex.EncodeToString(h[:])
 }

@@ -12,7 +12,7 @@ import (
 const (
 	walKindSession = "session" // log the session out
 	walKindToken   = "token"   // invalidate the token
-	walKindShare   = "share"   // give up one share of an API user's token
+	walKindShare   = "share"   // give back one take of an API user's shared token, if it happened
 	walKindOAuth   = "oauth"   // revoke an OAuth token left over from a session exchange
 )
 
@@ -37,7 +37,7 @@ func (b *backend) walRollback(ctx context.Context, req *logical.Request, kind st
 	case walKindToken:
 		err = b.invalidateToken(ctx, req.Storage, l)
 	case walKindShare:
-		err = b.releaseShare(ctx, req.Storage, l)
+		err = b.releaseTake(ctx, req.Storage, l)
 	case walKindOAuth:
 		err = b.revokeOAuth(ctx, req.Storage, l)
 	default:

@@ -255,3 +255,76 @@ func TestFailedExchangeOAuthTokenRolledBack(t *testing.T) {
 		t.Fatalf("%d OAuth tokens live after rollback", n)
 	}
 }
+
+// A take of a shared token is given back exactly once: when the WAL entry cannot be deleted,
+// undo gives it back at once and a later rollback of the same entry does nothing, so the token
+// other leases hold lives on. And a crash between the count and the hand-over (the entry left,
+// nothing undone) is given back by rollback.
+func TestShareTakeGivenBackOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(fs *faultyStorage)
+	}{
+		{"WAL delete fails", func(fs *faultyStorage) { fs.failDelete.Store("wal/") }},
+		{"share write fails", func(fs *faultyStorage) { fs.failPut.Store(sharePrefix) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			fs := &faultyStorage{Storage: e.s}
+			e.s = fs
+			e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
+			e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
+			l1 := e.creds("r")
+			tok := l1.data["access_token"].(string)
+			tc.setup(fs)
+			if _, err := e.do(logical.ReadOperation, "creds/r", nil); err == nil {
+				t.Fatal("creds succeeded through the storage fault")
+			}
+			fs.failDelete.Store("")
+			fs.failPut.Store("")
+			rollback(t, e)
+			if !e.fake.OAuthTokenAlive(tok) {
+				t.Fatal("the shared token was revoked while lease l1 holds it")
+			}
+			if err := e.revoke(l1); err != nil {
+				t.Fatal(err)
+			}
+			if e.fake.OAuthTokenAlive(tok) {
+				t.Fatal("l1 was the last lease: its revoke must end the token")
+			}
+		})
+	}
+}
+
+// A crash after the share counted a take, before the hand-over: rollback of the WAL entry gives
+// the take back, so the last real lease still revokes the token.
+func TestShareTakeRolledBackAfterCrash(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
+	l1 := e.creds("r")
+	tok := l1.data["access_token"].(string)
+	c, err := e.b.config(context.Background(), e.s, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What issueShared does up to the crash: the WAL entry, then the count.
+	l := newLeaseInternal("c", "r", c.entry, nil)
+	l.Shared, l.Take = true, "crashed-take"
+	if _, err := framework.PutWAL(context.Background(), e.s, walKindShare, l.toMap()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.b.takeShare(context.Background(), e.s, l, c); err != nil {
+		t.Fatal(err)
+	}
+	rollback(t, e)
+	if !e.fake.OAuthTokenAlive(tok) {
+		t.Fatal("rollback revoked the token l1 holds")
+	}
+	if err := e.revoke(l1); err != nil {
+		t.Fatal(err)
+	}
+	if e.fake.OAuthTokenAlive(tok) {
+		t.Fatal("the phantom take kept the token live after its last lease")
+	}
+}
