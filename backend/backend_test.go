@@ -257,6 +257,21 @@ func (e *env) revokeAllNoneLive(t *testing.T, leases ...lease) {
 	}
 }
 
+// lastRevokeEndsToken revokes what must be the last lease holding a shared token, and checks
+// that the token lived until then and not after.
+func (e *env) lastRevokeEndsToken(t *testing.T, l lease, tok string) {
+	t.Helper()
+	if !e.fake.OAuthTokenAlive(tok) {
+		t.Fatal("the shared token is dead while a lease still holds it")
+	}
+	if err := e.revoke(l); err != nil {
+		t.Fatal(err)
+	}
+	if e.fake.OAuthTokenAlive(tok) {
+		t.Fatal("the last lease's revoke left the shared token live upstream")
+	}
+}
+
 func TestFactoryPaths(t *testing.T) {
 	e := newEnv(t)
 	if e.b.Backend.RunningVersion != Version {

@@ -283,15 +283,7 @@ func TestShareTakeGivenBackOnce(t *testing.T) {
 			fs.failDelete.Store("")
 			fs.failPut.Store("")
 			rollback(t, e)
-			if !e.fake.OAuthTokenAlive(tok) {
-				t.Fatal("the shared token was revoked while lease l1 holds it")
-			}
-			if err := e.revoke(l1); err != nil {
-				t.Fatal(err)
-			}
-			if e.fake.OAuthTokenAlive(tok) {
-				t.Fatal("l1 was the last lease: its revoke must end the token")
-			}
+			e.lastRevokeEndsToken(t, l1, tok)
 		})
 	}
 }
@@ -318,13 +310,5 @@ func TestShareTakeRolledBackAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	rollback(t, e)
-	if !e.fake.OAuthTokenAlive(tok) {
-		t.Fatal("rollback revoked the token l1 holds")
-	}
-	if err := e.revoke(l1); err != nil {
-		t.Fatal(err)
-	}
-	if e.fake.OAuthTokenAlive(tok) {
-		t.Fatal("the phantom take kept the token live after its last lease")
-	}
+	e.lastRevokeEndsToken(t, l1, tok)
 }
