@@ -138,7 +138,8 @@ func (m *metrics) write(w io.Writer) {
 	fmt.Fprintln(w, "# HELP forticloud_leases_live Leases issued since this mount's backend started and not yet revoked, by config.")
 	fmt.Fprintln(w, "# TYPE forticloud_leases_live gauge")
 	for _, c := range names {
-		fmt.Fprintf(w, "forticloud_leases_live{config=%q} %d\n", escape(c), m.live[c])
+		// Vault may repeat a revoke that went through: never below 0.
+		fmt.Fprintf(w, "forticloud_leases_live{config=%q} %d\n", escape(c), max(m.live[c], 0))
 	}
 }
 

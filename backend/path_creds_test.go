@@ -631,3 +631,33 @@ func TestVerifyWhileShared(t *testing.T) {
 		t.Fatal("verify_connection ended the shared token")
 	}
 }
+
+// A config naming the same API user with credentials that did not mint the live shared token
+// never gets that token: it logs in itself, and when IAM refuses, the shared token lives on
+// and the next lease of the minting config still gets it.
+func TestShareOnlyForItsMinter(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/lan", e.lanAPIUser())
+	e.ok(logical.UpdateOperation, "config/other", with(e.lanAPIUser(), "password", "wrong-password", "verify_connection", false))
+	e.ok(logical.UpdateOperation, "config/cloud", with(e.cloudAPIUser(), "verify_connection", false))
+	for _, n := range []string{"lan", "other", "cloud"} {
+		e.ok(logical.UpdateOperation, "roles/"+n, map[string]any{"config": n})
+	}
+	l := e.creds("lan")
+	tok := l.data["access_token"].(string)
+	e.fails(logical.ReadOperation, "creds/other", nil, "refused")
+	// Another product refused by IAM: nothing minted either.
+	e.fake.AddFault(fortitest.Fault{Path: "/api/v1/oauth/token", Kind: fortitest.Fault401})
+	if _, err := e.do(logical.ReadOperation, "creds/cloud", nil); err == nil {
+		t.Fatal("creds/cloud succeeded through the fault")
+	}
+	e.fake.ClearFaults()
+	l2 := e.creds("lan")
+	if l2.data["access_token"] != tok {
+		t.Fatal("a refused login made the share stale: the live token was not handed out again")
+	}
+	if err := e.revoke(l2); err != nil {
+		t.Fatal(err)
+	}
+	e.lastRevokeEndsToken(t, l, tok)
+}

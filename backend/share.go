@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -36,7 +37,8 @@ type shareEntry struct {
 	ExpiresAt   int64  `json:"expires_at,omitempty"`
 	Leases      int    `json:"leases"`
 	Stale       bool   `json:"stale,omitempty"`  // another token was minted since: never hand this one out
-	Minter      string `json:"minter,omitempty"` // minterOf the config that minted the token
+	Minter      string `json:"minter,omitempty"` // minterOf the credentials that minted the token
+	MinterSalt  string `json:"minter_salt,omitempty"`
 
 	// Pending holds the takes counted in Leases whose WAL entry may still exist (take id ->
 	// UNIX time): a rollback gives back only a take found here, and only once.
@@ -115,8 +117,8 @@ func (b *backend) issueShared(ctx context.Context, req *logical.Request, l lease
 	}
 	tok, err := b.takeShare(ctx, req.Storage, l, c)
 	if err != nil {
-		// Nothing was counted: the entry, if it cannot go now, rolls back to nothing.
-		_ = framework.DeleteWAL(context.WithoutCancel(ctx), req.Storage, walID)
+		// A failed write may still have stored the take: give it back if it is there.
+		b.undoLogged(ctx, req.Storage, walKindShare, l, walID)
 		return nil, err
 	}
 	l, resp, err := b.tokenResponse(l, r, tok)
@@ -139,16 +141,26 @@ func (b *backend) takeShare(ctx context.Context, s logical.Storage, l leaseInter
 	if err != nil {
 		return client.Token{}, err
 	}
-	if !sh.live(time.Now()) || sh.ClientID != e.ClientID {
+	// The live token goes only to a config whose credentials minted it: another config naming
+	// the same API user proves its own credentials by minting (which ends the shared token,
+	// as any mint does).
+	if !sh.live(time.Now()) || sh.ClientID != e.ClientID || !sh.mintedBy(e) {
 		// A new token ends the share's: say so first, so that a crash after the mint never
 		// leaves the share handing out a dead token.
 		b.minted(ctx, s, e.AuthURL, e.APIID)
 		tok, err := c.conn.Tokens.Issue(ctx)
 		if err != nil {
+			if !client.TokenMayBeMinted(err) && sh != nil && !sh.Stale {
+				// IAM refused: nothing was minted and the share's token lives on.
+				if werr := writeShare(ctx, s, key, sh); werr != nil {
+					b.Logger().Warn("could not restore the API user's token share after a refused login; its next lease mints a new token", "error", werr)
+				}
+			}
 			return client.Token{}, upstreamError(l.Config, err)
 		}
 		// Any token left in the share died when this one was minted.
-		sh = &shareEntry{ClientID: e.ClientID, AccessToken: tok.AccessToken, TokenType: tok.TokenType, Minter: minterOf(e)}
+		sh = &shareEntry{ClientID: e.ClientID, AccessToken: tok.AccessToken, TokenType: tok.TokenType}
+		sh.setMinter(e)
 		if !tok.ExpiresAt.IsZero() {
 			sh.ExpiresAt = tok.ExpiresAt.Unix()
 		}
@@ -166,7 +178,10 @@ func (b *backend) takeShare(ctx context.Context, s logical.Storage, l leaseInter
 	sh.Pending[l.Take] = now.Unix()
 	if err := writeShare(ctx, s, key, sh); err != nil {
 		if sh.Leases == 1 {
+			// A token minted for this take alone: end it, and the record if it was stored
+			// after all, so that it is never handed out dead.
 			_ = c.conn.Tokens.Revoke(context.WithoutCancel(ctx), sh.AccessToken)
+			_ = s.Delete(context.WithoutCancel(ctx), key)
 		}
 		return client.Token{}, err
 	}
@@ -205,6 +220,13 @@ func (b *backend) releaseTake(ctx context.Context, s logical.Storage, l leaseInt
 	sh, err := readShare(ctx, s, l.shareKey())
 	if err != nil {
 		return err
+	}
+	if l.Take == "" {
+		// An entry from before takes were named: written after the take was counted.
+		if sh == nil || sh.AccessToken != l.AccessToken {
+			return nil
+		}
+		return b.release(ctx, s, l, sh)
 	}
 	if _, ok := sh.pending(l.Take); !ok {
 		return nil
@@ -271,12 +293,12 @@ func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name stri
 		return "", err
 	}
 	if sh.live(time.Now()) {
-		if subtle.ConstantTimeCompare([]byte(sh.Minter), []byte(minterOf(c))) == 1 {
+		if sh.mintedBy(c) {
 			return "", nil
 		}
 		b.Logger().Info("verify_connection: the API user's token is live and shared by leases; not minting another", "config", name)
 		return "verify_connection: not checked: this API user's token is live and shared by leases, and logging in to check would end it; " +
-			"these credentials differ from the ones that minted it, and are used when it is next replaced", nil
+			"these credentials differ from the ones that minted it: this config's first creds logs in with them (ending the shared token)", nil
 	}
 	tok, err := conn.Tokens.Issue(ctx)
 	if client.TokenMayBeMinted(err) {
@@ -291,9 +313,22 @@ func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name stri
 	return "", nil
 }
 
-// minterOf is a digest of the credentials that mint an API user's tokens, so that a share can
-// tell whether a config's credentials are the ones that minted its token.
-func minterOf(c *configEntry) string {
-	h := sha256.Sum256([]byte("forticloud share minter\n" + c.AuthURL + "\n" + c.APIID + "\n" + c.Password))
-	return hex.EncodeToString(h[:])
+// setMinter records a salted digest of the credentials that minted the share's token, so that
+// the token goes only to configs holding the same ones.
+func (sh *shareEntry) setMinter(c *configEntry) {
+	var salt [16]byte
+	_, _ = rand.Read(salt[:]) // never fails (crypto/rand documents it)
+	sh.MinterSalt = hex.EncodeToString(salt[:])
+	sh.Minter = minterOf(c, sh.MinterSalt)
+}
+
+// mintedBy reports whether c's credentials minted the share's token.
+func (sh *shareEntry) mintedBy(c *configEntry) bool {
+	return sh != nil && sh.Minter != "" && subtle.ConstantTimeCompare([]byte(sh.Minter), []byte(minterOf(c, sh.MinterSalt))) == 1
+}
+
+func minterOf(c *configEntry, salt string) string {
+	m := hmac.New(sha256.New, []byte(salt))
+	m.Write([]byte(c.AuthURL + "\n" + c.APIID + "\n" + c.Password))
+	return hex.EncodeToString(m.Sum(nil))
 }

@@ -33,6 +33,23 @@ func (f *faultyStorage) Put(ctx context.Context, e *logical.StorageEntry) error 
 	return f.Storage.Put(ctx, e)
 }
 
+// commitThenFail stores a Put under the prefix and still answers an error, as a storage
+// timeout after the write committed does.
+type commitThenFail struct {
+	logical.Storage
+	prefix string
+}
+
+func (f *commitThenFail) Put(ctx context.Context, e *logical.StorageEntry) error {
+	if err := f.Storage.Put(ctx, e); err != nil {
+		return err
+	}
+	if f.prefix != "" && strings.HasPrefix(e.Key, f.prefix) {
+		return errInjected
+	}
+	return nil
+}
+
 func (f *faultyStorage) Delete(ctx context.Context, key string) error {
 	if p, _ := f.failDelete.Load().(string); p != "" && strings.HasPrefix(key, p) {
 		return errInjected
@@ -307,6 +324,55 @@ func TestShareTakeRolledBackAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := e.b.takeShare(context.Background(), e.s, l, c); err != nil {
+		t.Fatal(err)
+	}
+	rollback(t, e)
+	e.lastRevokeEndsToken(t, l1, tok)
+}
+
+// A share write that failed yet committed leaves the take counted: giving it back must follow,
+// or the last real lease never revokes the token.
+func TestShareTakeWriteCommittedThenFailed(t *testing.T) {
+	e := newEnv(t)
+	cs := &commitThenFail{Storage: e.s}
+	e.s = cs
+	e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
+	l1 := e.creds("r")
+	tok := l1.data["access_token"].(string)
+	cs.prefix = sharePrefix
+	if _, err := e.do(logical.ReadOperation, "creds/r", nil); err == nil {
+		t.Fatal("creds succeeded though the share write failed")
+	}
+	cs.prefix = ""
+	rollback(t, e)
+	e.lastRevokeEndsToken(t, l1, tok)
+}
+
+// A share WAL entry written before takes were named (the take counted first, the entry after,
+// holding the token) still gives its take back.
+func TestShareLegacyWALEntry(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
+	l1 := e.creds("r")
+	tok := l1.data["access_token"].(string)
+	c, err := e.b.config(context.Background(), e.s, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLeaseInternal("c", "r", c.entry, nil)
+	l.Shared, l.AccessToken = true, tok
+	key := l.shareKey()
+	sh, err := readShare(context.Background(), e.s, key)
+	if err != nil || sh == nil {
+		t.Fatal(sh, err)
+	}
+	sh.Leases++
+	if err := writeShare(context.Background(), e.s, key, sh); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := framework.PutWAL(context.Background(), e.s, walKindShare, l.toMap()); err != nil {
 		t.Fatal(err)
 	}
 	rollback(t, e)
