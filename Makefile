@@ -26,9 +26,9 @@ unit:
 	go test -race -count=1 ./client/... ./backend/... ./cmd/...
 
 integration: ## end-to-end tests against a real Vault process (gets Vault, and a Terraform provider mirror where terraform is on PATH, first)
-	VAULT_BIN="$$(scripts/get-vault.sh)" \
-	TF_CLI_CONFIG_FILE="$$(if command -v terraform >/dev/null; then scripts/get-terraform-provider-vault.sh; fi)" \
-	go test -count=1 -timeout 20m $(TESTFLAGS) ./integration/...
+	vault=$$(scripts/get-vault.sh) || exit 1; \
+	tfrc=$$(if command -v terraform >/dev/null; then scripts/get-terraform-provider-vault.sh; fi) || exit 1; \
+	VAULT_BIN="$$vault" TF_CLI_CONFIG_FILE="$$tfrc" go test -count=1 -timeout 20m $(TESTFLAGS) ./integration/...
 
 dev: ## Vault dev server + plugin + fake Fortinet API: `vault read forticloud/creds/demo`
 	@scripts/dev.sh

@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 )
@@ -81,6 +80,11 @@ func (l *LoginLimiter) Wait(ctx context.Context, op string) error {
 		// The slot frees when the login n places back leaves the window.
 		at = l.times[len(l.times)-l.n].Add(l.window)
 	}
+	if k := len(l.times); k > 0 && at.Before(l.times[k-1]) {
+		// First come, first served: a higher limit never overtakes a login queued under a
+		// lower one, whose window would then hold more than its limit.
+		at = l.times[k-1]
+	}
 	wait := at.Sub(now)
 	deadline, ok := ctx.Deadline()
 	if !ok {
@@ -91,10 +95,7 @@ func (l *LoginLimiter) Wait(ctx context.Context, op string) error {
 		return &Error{Op: op, Kind: ErrRetryLater, RetryAfter: wait.Round(time.Second) + time.Second,
 			Message: fmt.Sprintf("rate limited: at most %d logins a minute, and the next slot is past this request's deadline", l.n)}
 	}
-	// Limiters of one window may have different limits, so a slot may fall before one already
-	// taken: keep the times in order.
-	j, _ := slices.BinarySearchFunc(l.times, at, time.Time.Compare)
-	l.times = slices.Insert(l.times, j, at)
+	l.times = append(l.times, at) // never before the last one: the times stay in order
 	l.mu.Unlock()
 	if wait <= 0 {
 		return nil

@@ -27,10 +27,12 @@ build() {
   GOFLAGS=-mod=mod go get "github.com/hashicorp/terraform@$sdk" 2>go-get.log || { cat go-get.log >&2; return 1; }
   GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1" .
 }
-cached "$bin" build >/dev/null
+# The lock stays out of the mirror, which holds only what Terraform installs.
+CACHED_LOCK="$cache/.lock" cached "$bin" build >/dev/null
 
 rc="$cache/$version-sdk-$sdk/terraformrc"
-cat >"$rc.tmp" <<RC
+tmp=$(mktemp "$rc.XXXXXX")
+cat >"$tmp" <<RC
 provider_installation {
   filesystem_mirror {
     path    = "$mirror"
@@ -41,5 +43,5 @@ provider_installation {
   }
 }
 RC
-mv "$rc.tmp" "$rc"
+mv "$tmp" "$rc"
 echo "$rc"

@@ -19,13 +19,16 @@ module_source() {
 }
 
 # cached OUT BUILDER [ARG...] prints OUT, first running `BUILDER ARG... OUT.tmp` in a scratch
-# folder when OUT is not there yet. One build at a time, even when several runs ask at once.
+# folder when OUT is not there yet. One build at a time, even when several runs ask at once:
+# the lock is $CACHED_LOCK, else .lock beside OUT. Call it once a script: it sets the EXIT trap.
 cached() {
   local out=$1
   shift
   if [ ! -e "$out" ]; then
     mkdir -p "$(dirname "$out")"
-    exec 9>"$(dirname "$out")/.lock"
+    local lock=${CACHED_LOCK:-$(dirname "$out")/.lock}
+    mkdir -p "$(dirname "$lock")"
+    exec 9>"$lock"
     flock 9
     if [ ! -e "$out" ]; then
       local work
