@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -83,10 +84,10 @@ func RetryAfter(err error) time.Duration {
 }
 
 // RateLimited reports whether err is a rate limit: the upstream's HTTP 429, with or without
-// Retry-After, or the client's own login limiter.
+// Retry-After, or the client's own login limiter (no HTTP status, a time to come back).
 func RateLimited(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && (e.Status == http.StatusTooManyRequests || e.RetryAfter > 0)
+	return errors.As(err, &e) && (e.Status == http.StatusTooManyRequests || e.Status == 0 && e.RetryAfter > 0)
 }
 
 const maxMessage = 200
@@ -95,8 +96,12 @@ const maxMessage = 200
 // call sent can come back in an error.
 func scrub(msg string, secrets ...string) string {
 	for _, s := range secrets {
-		if len(s) >= 4 {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		if s == "" {
+			continue
+		}
+		msg = strings.ReplaceAll(msg, s, "[redacted]")
+		if q := url.QueryEscape(s); q != s {
+			msg = strings.ReplaceAll(msg, q, "[redacted]")
 		}
 	}
 	msg = strings.Map(func(r rune) rune {

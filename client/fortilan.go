@@ -39,10 +39,9 @@ func (c *FortiLAN) Login(ctx context.Context, u LANUser) (Token, error) {
 	if u.IAM {
 		body["type"] = "iamuser"
 	}
-	r := request{op: op, url: c.base + "/api/v1/auth", body: body, secrets: []string{u.Password}, login: true}
-	if err := c.limiter.Wait(ctx, op); err != nil {
-		return Token{}, err
-	}
+	// Every attempt, retries included, counts against FortiLAN's logins a minute.
+	r := request{op: op, url: c.base + "/api/v1/auth", body: body, secrets: []string{u.Password}, login: true,
+		before: func(ctx context.Context) error { return c.limiter.Wait(ctx, op) }}
 	resp, err := c.t.post(ctx, r)
 	if err != nil {
 		return Token{}, err

@@ -117,10 +117,11 @@ func FuzzParseExchange(f *testing.F) {
 }
 
 var tokenProtocolErrors = map[string]bool{
-	"an HTML page instead of a token":   true,
-	"an answer that is not JSON":        true,
-	"no access_token in the answer":     true,
-	"expires_in is not a usable number": true,
+	"an HTML page instead of a token":             true,
+	"an answer that is not JSON":                  true,
+	"no access_token in the answer":               true,
+	"expires_in is not a usable number":           true,
+	"a successful answer without an access_token": true,
 }
 
 func FuzzParseToken(f *testing.F) {
@@ -175,10 +176,15 @@ func FuzzParseRetryAfter(f *testing.F) {
 		if d < 0 || d > time.Hour {
 			t.Fatalf("parseRetryAfter(%q) = %v, out of [0, 1h]", v, d)
 		}
-		if v != "" && strings.Trim(v, "0123456789") == "" && len(v) <= 4 {
-			n := 0
-			for _, c := range v {
-				n = n*10 + int(c-'0')
+		if v != "" && strings.Trim(v, "0123456789") == "" {
+			// Seconds, capped at an hour however many digits.
+			digits := strings.TrimLeft(v, "0")
+			n := 3600
+			if len(digits) <= 4 {
+				n = 0
+				for _, c := range digits {
+					n = n*10 + int(c-'0')
+				}
 			}
 			want := time.Duration(min(n, 3600)) * time.Second
 			if d != want {

@@ -28,10 +28,17 @@ type Conn struct {
 	OAuth     *OAuth        // FortiCloud IAM, for forticloud_api_user
 	Sessions  SessionIssuer // set for FamilySession
 	Tokens    TokenIssuer   // set for FamilyToken
+
+	oauthT *Transport // IAM's own, when url's TLS settings must not apply to auth_url
 }
 
 // Close drops the connection's idle connections.
-func (c *Conn) Close() { c.Transport.Close() }
+func (c *Conn) Close() {
+	c.Transport.Close()
+	if c.oauthT != nil {
+		c.oauthT.Close()
+	}
+}
 
 // Dial builds the connection for s. Nothing is sent upstream.
 func Dial(s Settings) (*Conn, error) {
@@ -52,7 +59,16 @@ func Dial(s Settings) (*Conn, error) {
 	if clientID == "" {
 		clientID = p.DefaultClientID
 	}
-	c.OAuth = NewOAuth(authURL, t)
+	oauthT := t
+	if p.UsesURL && (s.TLS.ServerName != "" || s.TLS.SkipVerify) {
+		// tls_server_name and tls_skip_verify are for url; FortiCloud IAM keeps its own name
+		// and full checks (the API user's password goes there).
+		if oauthT, err = NewTransport(Options{TLS: TLSConfig{CACert: s.TLS.CACert}, Timeout: s.Timeout, RetryBudget: retryBudget(s.Timeout)}); err != nil {
+			return nil, err
+		}
+		c.oauthT = oauthT
+	}
+	c.OAuth = NewOAuth(authURL, oauthT)
 	switch p.Family {
 	case FamilySession:
 		c.Sessions = &sessionIssuer{s: s, clientID: clientID, rpc: NewJSONRPC(p.Type, s.URL, t), oauth: c.OAuth}

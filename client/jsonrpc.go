@@ -57,7 +57,7 @@ func (c *JSONRPC) call(ctx context.Context, op, method, url string, data any, se
 		req.Session = &session
 	}
 	op = c.product + ": " + op
-	resp, err := c.t.post(ctx, request{op: op, url: c.base + "/jsonrpc", body: req, secrets: append(secrets, session), login: session == ""})
+	resp, err := c.t.post(ctx, request{op: op, url: c.base + "/jsonrpc", body: req, secrets: append(secrets, session), login: session == "", rpc: true})
 	if err != nil {
 		return nil, err
 	}

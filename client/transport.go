@@ -53,6 +53,7 @@ type Transport struct {
 	hc, h1      *http.Client
 	maxBody     int64
 	budget      time.Duration
+	timeout     time.Duration // one attempt
 	maxAttempts int
 }
 
@@ -137,7 +138,7 @@ func NewTransport(o Options) (*Transport, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	return &Transport{hc: mk(true), h1: mk(false), maxBody: o.MaxBody, budget: o.RetryBudget, maxAttempts: o.MaxAttempts}, nil
+	return &Transport{hc: mk(true), h1: mk(false), maxBody: o.MaxBody, budget: o.RetryBudget, timeout: o.Timeout, maxAttempts: o.MaxAttempts}, nil
 }
 
 // Close drops idle connections.
@@ -155,9 +156,14 @@ type request struct {
 	secrets []string // scrubbed from any upstream message
 	http1   bool
 	// login marks a call that creates something upstream. It is retried only when the
-	// upstream surely did not act on it (no connection, 429, 502-504): a timeout after the
-	// request went out may have opened a session that nobody would ever log out.
+	// upstream surely did not act on it (no connection, 429, 503): a timeout after the request
+	// went out, or a gateway's 502 or 504, may hide a session that nobody would ever log out.
 	login bool
+	// rpc marks a JSON-RPC call, whose answer says how it went whatever the HTTP status: a
+	// 5xx carrying a JSON-RPC result is that result, not a failure to retry.
+	rpc bool
+	// before runs before each attempt (a login limiter's wait); an error ends the call.
+	before func(context.Context) error
 }
 
 // response is an answer read whole, within the size cap.
@@ -183,13 +189,26 @@ func (t *Transport) post(ctx context.Context, r request) (*response, error) {
 	defer cancel()
 	var last error
 	for attempt := 0; attempt < t.maxAttempts; attempt++ {
+		if r.before != nil {
+			// What it waits for must leave the attempt its time.
+			bctx, cancel := context.WithDeadline(ctx, deadline.Add(-t.timeout))
+			err := r.before(bctx)
+			cancel()
+			if err != nil {
+				return nil, err
+			}
+		}
 		resp, err := t.once(ctx, r, payload)
 		if err == nil {
-			if resp.status == http.StatusTooManyRequests || resp.status >= 500 {
-				err = t.statusError(r, resp)
-			} else {
+			if resp.status != http.StatusTooManyRequests && resp.status < 500 {
 				return resp, nil
 			}
+			if r.rpc {
+				if _, perr := ParseRPC(resp.body); perr == nil {
+					return resp, nil
+				}
+			}
+			err = t.statusError(r, resp)
 		}
 		last = err
 		if !errors.Is(err, ErrRetryLater) || ctx.Err() != nil || (r.login && !safeToRepeat(err)) {
@@ -220,7 +239,9 @@ func safeToRepeat(err error) bool {
 		return false
 	}
 	switch e.Status {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		// Refused before being handled. Not 502 or 504: a gateway says those when the server
+		// behind it may have handled the request, too slowly or with a broken answer.
 		return true
 	case 0:
 		var op *net.OpError
@@ -305,6 +326,7 @@ func (t *Transport) statusError(r request, resp *response) error {
 		e.RetryAfter = parseRetryAfter(resp.header.Get("Retry-After"), time.Now())
 	case resp.status >= 500:
 		e.Kind = ErrRetryLater
+		e.RetryAfter = parseRetryAfter(resp.header.Get("Retry-After"), time.Now())
 	case resp.status == http.StatusUnauthorized:
 		e.Kind = ErrRefused
 	default:
@@ -318,14 +340,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s < 0 {
-			return 0
-		}
-		if s > 3600 {
-			s = 3600
-		}
-		return time.Duration(s) * time.Second
+	if s, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		// Digits only: seconds, capped at an hour, however many.
+		return time.Duration(min(s, 3600)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		d := t.Sub(now)

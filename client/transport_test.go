@@ -108,7 +108,12 @@ func TestRetries(t *testing.T) {
 		logout    bool // call Logout (safe to repeat) instead of LoginUser
 	}{
 		{name: "503 once", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Count: 1}, wantCalls: 2},
-		{name: "502 twice", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Code: 502, Count: 2}, wantCalls: 3},
+		{name: "502 twice", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Code: 502, Count: 2}, wantCalls: 3, logout: true},
+		// A gateway's 502 or 504 may hide a login the server behind it made: never sent twice.
+		{name: "login not repeated after a 502", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Code: 502, Count: 1}, kind: client.ErrRetryLater, wantCalls: 1},
+		{name: "login not repeated after a 504", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Code: 504, Count: 1}, kind: client.ErrRetryLater, wantCalls: 1},
+		// The JSON-RPC body tells, whatever the HTTP status: a session gone is gone, not retried.
+		{name: "JSON-RPC -11 on HTTP 500", fault: fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultCode, Code: -11, Status: 500}, kind: client.ErrGone, wantCalls: 1, logout: true},
 		{name: "429 twice", fault: fortitest.Fault{Kind: fortitest.Fault429, Count: 2}, wantCalls: 3},
 		{name: "connection drop once", fault: fortitest.Fault{Kind: fortitest.FaultDown, Count: 1}, wantCalls: 2, logout: true},
 		{name: "connection drop twice", fault: fortitest.Fault{Kind: fortitest.FaultDown, Count: 2}, wantCalls: 3, logout: true},
@@ -457,5 +462,67 @@ func TestParseCACert(t *testing.T) {
 
 	if _, err := client.NewTransport(client.Options{TLS: client.TLSConfig{CACert: "junk"}}); err == nil || !strings.HasPrefix(err.Error(), "ca_cert: ") {
 		t.Errorf("NewTransport with a bad CA: %v", err)
+	}
+}
+
+// tls_skip_verify and tls_server_name are for url: FortiCloud IAM, where the API user's
+// password goes, keeps its full certificate checks.
+func TestURLTLSSettingsStayOffIAM(t *testing.T) {
+	s := newFake(t)
+	conn, err := client.Dial(client.Settings{
+		Type: client.TypeFortiAnalyzer, AuthMethod: client.AuthAPIUser, URL: s.URL, AuthURL: s.URL,
+		APIID: apiID, Password: apiPass, TLS: client.TLSConfig{SkipVerify: true}, Timeout: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = conn.Sessions.Login(context.Background())
+	wantKind(t, err, client.ErrRefused) // the fake's CA is not trusted for IAM
+	if n := s.Calls("/api/v1/oauth/token"); n != 0 {
+		t.Fatalf("the API user's password reached an unverified IAM (%d calls)", n)
+	}
+	// With the CA given, both work, tls_server_name applying to url alone.
+	conn2, err := client.Dial(client.Settings{
+		Type: client.TypeFortiAnalyzer, AuthMethod: client.AuthAPIUser, URL: s.URL, AuthURL: s.URL,
+		APIID: apiID, Password: apiPass, TLS: client.TLSConfig{CACert: s.CACertPEM, ServerName: fortitest.ServerName}, Timeout: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	if _, err := conn2.Sessions.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Every FortiLAN login attempt, retries included, waits on the login limiter.
+func TestLimiterCoversRetries(t *testing.T) {
+	s := newFake(t)
+	s.SetAuthRateLimit(0)
+	s.AddFault(fortitest.Fault{Path: "/api/v1/auth", Kind: fortitest.Fault429, Count: 2})
+	lan := client.NewFortiLAN(s.URL, newTransport(t, fastOptions(s)), client.NewLoginLimiter(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := lan.Login(ctx, client.LANUser{AccountID: lanAccount, UserName: lanEmail, Password: lanEmailPwd})
+	if !client.RateLimited(err) {
+		t.Fatalf("login: %v, want the limiter's refusal of the retry", err)
+	}
+	if n := s.Calls("/api/v1/auth"); n != 1 {
+		t.Fatalf("%d logins reached FortiLAN through a limiter of 1 a minute", n)
+	}
+}
+
+// Retry-After is read on a 503 too.
+func TestRetryAfterOn503(t *testing.T) {
+	s := newFake(t)
+	s.AddFault(fortitest.Fault{Kind: fortitest.Fault5xx, RetryAfter: 30 * time.Second})
+	faz := client.NewJSONRPC("fortianalyzer", s.URL, newTransport(t, fastOptions(s)))
+	err := faz.Logout(context.Background(), "sid")
+	if client.RetryAfter(err) < 29*time.Second {
+		t.Fatalf("logout: %v, want the 503's Retry-After", err)
+	}
+	if client.RateLimited(err) {
+		t.Fatal("a 503 taken for a rate limit")
 	}
 }

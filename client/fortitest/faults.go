@@ -24,7 +24,7 @@ const (
 	FaultBrokenJSON
 	// FaultSlow waits Delay (or until the client goes away), then answers normally.
 	FaultSlow
-	// FaultCode answers a JSON-RPC call with HTTP 200 and status code Code (-11, -1, ...); any
+	// FaultCode answers a JSON-RPC call with HTTP Status (200 if 0) and code Code (-11, ...); any
 	// other call with HTTP status Code (500 if Code is not an HTTP status). Message, if set,
 	// is the message sent.
 	FaultCode
@@ -55,10 +55,13 @@ type Fault struct {
 	Count int
 	// Delay is FaultSlow's wait.
 	Delay time.Duration
-	// RetryAfter is Fault429's Retry-After.
+	// RetryAfter is Fault429's (and Fault5xx's) Retry-After.
 	RetryAfter time.Duration
 	// Code is FaultCode's JSON-RPC code or HTTP status (and Fault5xx's, FaultRedirect's status).
 	Code int
+	// Status is the HTTP status of FaultCode's JSON-RPC answer; 0 is 200. Fortinet's JSON-RPC
+	// status says nothing of the result, which only the body tells.
+	Status int
 	// Message replaces the message of FaultCode, Fault401, Fault429 and Fault5xx answers, for
 	// example to echo a secret and check that the client scrubs it.
 	Message string
@@ -150,6 +153,9 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f *Fault, rp
 		if f.Code >= 500 && f.Code <= 599 {
 			status = f.Code
 		}
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", fmt.Sprint(int64((f.RetryAfter+time.Second-1)/time.Second)))
+		}
 		writeJSON(w, status, map[string]string{"error": msg("service unavailable")})
 	case FaultHTML:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -161,7 +167,11 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f *Fault, rp
 		_, _ = w.Write([]byte(`{"result":[{"status":`))
 	case FaultCode:
 		if rpc != nil {
-			writeJSON(w, http.StatusOK, rpcAnswer(rpc, f.Code, msg("fault injected by fortitest"), nil, ""))
+			status := http.StatusOK
+			if f.Status >= 100 && f.Status <= 599 {
+				status = f.Status
+			}
+			writeJSON(w, status, rpcAnswer(rpc, f.Code, msg("fault injected by fortitest"), nil, ""))
 			return
 		}
 		status := f.Code
