@@ -289,10 +289,7 @@ func TestShareTakeGivenBackOnce(t *testing.T) {
 			e := newEnv(t)
 			fs := &faultyStorage{Storage: e.s}
 			e.s = fs
-			e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
-			e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
-			l1 := e.creds("r")
-			tok := l1.data["access_token"].(string)
+			l1, tok := e.sharedLease(t)
 			tc.setup(fs)
 			if _, err := e.do(logical.ReadOperation, "creds/r", nil); err == nil {
 				t.Fatal("creds succeeded through the storage fault")
@@ -309,10 +306,7 @@ func TestShareTakeGivenBackOnce(t *testing.T) {
 // the take back, so the last real lease still revokes the token.
 func TestShareTakeRolledBackAfterCrash(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
-	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
-	l1 := e.creds("r")
-	tok := l1.data["access_token"].(string)
+	l1, tok := e.sharedLease(t)
 	c, err := e.b.config(context.Background(), e.s, "c")
 	if err != nil {
 		t.Fatal(err)
@@ -336,10 +330,7 @@ func TestShareTakeWriteCommittedThenFailed(t *testing.T) {
 	e := newEnv(t)
 	cs := &commitThenFail{Storage: e.s}
 	e.s = cs
-	e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
-	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
-	l1 := e.creds("r")
-	tok := l1.data["access_token"].(string)
+	l1, tok := e.sharedLease(t)
 	cs.prefix = sharePrefix
 	if _, err := e.do(logical.ReadOperation, "creds/r", nil); err == nil {
 		t.Fatal("creds succeeded though the share write failed")
@@ -353,10 +344,7 @@ func TestShareTakeWriteCommittedThenFailed(t *testing.T) {
 // holding the token) still gives its take back.
 func TestShareLegacyWALEntry(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
-	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
-	l1 := e.creds("r")
-	tok := l1.data["access_token"].(string)
+	l1, tok := e.sharedLease(t)
 	c, err := e.b.config(context.Background(), e.s, "c")
 	if err != nil {
 		t.Fatal(err)
@@ -377,4 +365,14 @@ func TestShareLegacyWALEntry(t *testing.T) {
 	}
 	rollback(t, e)
 	e.lastRevokeEndsToken(t, l1, tok)
+}
+
+// sharedLease writes config/c (a FortiLAN API user) and roles/r, and issues one lease of the
+// API user's shared token.
+func (e *env) sharedLease(t *testing.T) (lease, string) {
+	t.Helper()
+	e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
+	l := e.creds("r")
+	return l, l.data["access_token"].(string)
 }
