@@ -70,7 +70,8 @@ func (c *JSONRPC) call(ctx context.Context, op, method, url string, data any, se
 		}
 		return nil, &Error{Op: op, Kind: kind, Status: resp.status, Err: err}
 	}
-	res.Message = scrub(res.Message, append(secrets, session)...)
+	// A login's own new session is a secret too.
+	res.Message = scrub(res.Message, append(secrets, session, res.Session)...)
 	return res, nil
 }
 
