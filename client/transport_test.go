@@ -526,3 +526,19 @@ func TestRetryAfterOn503(t *testing.T) {
 		t.Fatal("a 503 taken for a rate limit")
 	}
 }
+
+// A gateway's 504 after the server behind it logged in: the client does not log in again, so
+// one session (which the caller never learnt of, and which idles out) is all there is.
+func TestLoginNotRepeatedAfterGatewayTimeout(t *testing.T) {
+	s := newFake(t)
+	s.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/login/user", Kind: fortitest.FaultActThen5xx, Count: 1})
+	faz := client.NewJSONRPC("fortianalyzer", s.URL, newTransport(t, fastOptions(s)))
+	_, err := faz.LoginUser(context.Background(), adminUser, adminPass)
+	wantKind(t, err, client.ErrRetryLater)
+	if n := s.LiveSessions(); n != 1 {
+		t.Fatalf("%d sessions upstream after one login the gateway lost, want 1", n)
+	}
+	if n := s.Calls("jsonrpc:/sys/login/user"); n != 1 {
+		t.Fatalf("login sent %d times", n)
+	}
+}

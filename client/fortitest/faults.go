@@ -38,6 +38,9 @@ const (
 	// FaultRedirect answers 302 to RedirectTarget on the same server (307 if Code is 307 or
 	// 308), to check that clients do not follow redirects.
 	FaultRedirect
+	// FaultActThen5xx does what the request asks (a login opens its session), then answers
+	// Code (504 if Code is not a 5xx) instead: a gateway that gave up on a slow server.
+	FaultActThen5xx
 )
 
 // HugeSize is the size of FaultHuge's answer.
@@ -148,6 +151,12 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f *Fault, rp
 			}
 		}
 		panic(http.ErrAbortHandler)
+	case FaultActThen5xx:
+		status := http.StatusGatewayTimeout
+		if f.Code >= 500 && f.Code <= 599 {
+			status = f.Code
+		}
+		writeJSON(w, status, map[string]string{"error": msg("gateway timeout")})
 	case Fault5xx:
 		status := http.StatusServiceUnavailable
 		if f.Code >= 500 && f.Code <= 599 {

@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -529,16 +530,25 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f != nil {
-		if f.Kind == FaultSlow {
+		switch f.Kind {
+		case FaultSlow:
 			if !sleep(r.Context(), f.Delay) {
 				return
 			}
-		} else {
+		case FaultActThen5xx:
+			// The work is done, the answer lost: what a gateway that timed out sends.
+			s.route(httptest.NewRecorder(), r, path, body, rpc)
+			s.serveFault(w, r, f, rpc)
+			return
+		default:
 			s.serveFault(w, r, f, rpc)
 			return
 		}
 	}
+	s.route(w, r, path, body, rpc)
+}
 
+func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, body []byte, rpc *rpcRequest) {
 	switch {
 	case path == "/jsonrpc":
 		if r.Method != http.MethodPost {
