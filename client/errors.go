@@ -3,6 +3,7 @@
 package client
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -92,6 +93,12 @@ func RateLimited(err error) bool {
 
 const maxMessage = 200
 
+// A message holding a secret shorter than minRedactable is withheld whole.
+const (
+	minRedactable = 8
+	withheld      = "[upstream message withheld]"
+)
+
 // scrub removes every secret from an upstream message and shortens it, so that nothing the
 // call sent can come back in an error.
 func scrub(msg string, secrets ...string) string {
@@ -99,9 +106,19 @@ func scrub(msg string, secrets ...string) string {
 		if s == "" {
 			continue
 		}
-		msg = strings.ReplaceAll(msg, s, "[redacted]")
-		if q := url.QueryEscape(s); q != s {
-			msg = strings.ReplaceAll(msg, q, "[redacted]")
+		forms := []string{s, url.QueryEscape(s), url.PathEscape(s)}
+		if j, err := json.Marshal(s); err == nil {
+			forms = append(forms, string(j[1:len(j)-1]))
+		}
+		for _, f := range forms {
+			if !strings.Contains(msg, f) {
+				continue
+			}
+			if len(s) < minRedactable {
+				// Cut out of a known text, a short secret shows through: withhold it all.
+				return withheld
+			}
+			msg = strings.ReplaceAll(msg, f, "[redacted]")
 		}
 	}
 	msg = strings.Map(func(r rune) rune {

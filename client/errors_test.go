@@ -1,26 +1,27 @@
 package client
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
 
 func TestScrub(t *testing.T) {
 	for _, tc := range []struct {
-		msg, secret string
+		msg, secret, want string
 	}{
-		{"bad password abc for user", "abc"},                // short secrets too
-		{"login failed: p%40ss+w%2Frd", "p@ss w/rd"},        // echoed URL-encoded
-		{"token eyJhbGciOi.x.y rejected", "eyJhbGciOi.x.y"}, // plain
-		{"two: s3cr3t and s3cr3t", "s3cr3t"},                // every occurrence
+		{"bad password abc for user", "abc", withheld},                                   // short: the whole message
+		{"invalid password for user admin", "a", withheld},                               // cut out, it would show through
+		{"login failed: p%40ss+w%2Frd%21%21", "p@ss w/rd!!", "login failed: [redacted]"}, // query-escaped
+		{"login failed: p%20w0rd-long", "p w0rd-long", "login failed: [redacted]"},       // path-escaped
+		{`echo "\u003cs3cr3t-long\u003e"`, "<s3cr3t-long>", `echo "[redacted]"`},         // JSON-escaped
+		{"token eyJhbGciOi.x.y rejected", "eyJhbGciOi.x.y", "token [redacted] rejected"}, // plain
+		{"two: s3cr3t-9 and s3cr3t-9", "s3cr3t-9", "two: [redacted] and [redacted]"},     // every occurrence
+		{"nothing to hide", "a-long-secret", "nothing to hide"},
+		{"nothing to hide", "", "nothing to hide"},
 	} {
-		if out := scrub(tc.msg, tc.secret); strings.Contains(out, tc.secret) || !strings.Contains(out, "[redacted]") {
-			t.Errorf("scrub(%q, %q) = %q", tc.msg, tc.secret, out)
+		if out := scrub(tc.msg, tc.secret); out != tc.want {
+			t.Errorf("scrub(%q, %q) = %q, want %q", tc.msg, tc.secret, out, tc.want)
 		}
-	}
-	if out := scrub("nothing to hide", ""); out != "nothing to hide" {
-		t.Errorf("an empty secret changed the message: %q", out)
 	}
 }
 

@@ -39,9 +39,13 @@ func (c *FortiLAN) Login(ctx context.Context, u LANUser) (Token, error) {
 	if u.IAM {
 		body["type"] = "iamuser"
 	}
-	// Every attempt, retries included, counts against FortiLAN's logins a minute.
+	// Every attempt, retries included, counts against FortiLAN's logins a minute. The first
+	// queues within the caller's deadline, before the call's own budget starts.
 	r := request{op: op, url: c.base + "/api/v1/auth", body: body, secrets: []string{u.Password}, login: true,
-		before: func(ctx context.Context) error { return c.limiter.Wait(ctx, op) }}
+		beforeRetry: func(ctx context.Context) error { return c.limiter.Wait(ctx, op) }}
+	if err := c.limiter.Wait(ctx, op); err != nil {
+		return Token{}, err
+	}
 	resp, err := c.t.post(ctx, r)
 	if err != nil {
 		return Token{}, err

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -66,6 +67,11 @@ func (l *LoginLimiter) Limit() int {
 func (l *LoginLimiter) Wait(ctx context.Context, op string) error {
 	if l == nil {
 		return nil
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// Nobody will make the login: take no slot. (A deadline already past still gets a
+		// free slot: the caller gives the attempt its own time.)
+		return &Error{Op: op, Kind: ErrRetryLater, Err: ctx.Err(), Message: "request cancelled"}
 	}
 	l.mu.Lock()
 	now := l.now()

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client/fortitest"
 )
 
 func TestLoginLimiter(t *testing.T) {
@@ -175,5 +177,42 @@ func TestLoginWindowFirstComeFirstServed(t *testing.T) {
 	w.mu.Unlock()
 	if !sorted || lowAt.Sub(start) < 250*time.Millisecond {
 		t.Fatalf("record in order %v; low went after %s", sorted, lowAt.Sub(start))
+	}
+}
+
+// The first login attempt queues at the limiter within the caller's deadline, whatever the
+// request timeout (with the longest, a call's budget leaves no room to queue inside it).
+func TestFortiLANLoginQueuesWithLongTimeout(t *testing.T) {
+	s := fortitest.NewServer()
+	defer s.Close()
+	s.SetAuthRateLimit(0)
+	s.AddLANUser("acct@example.com", "ops@example.com", "lan-password-1", false)
+	tr, err := NewTransport(Options{TLS: TLSConfig{CACert: s.CACertPEM}, Timeout: 60 * time.Second, RetryBudget: 60 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewLoginLimiter(1)
+	l.window = 300 * time.Millisecond
+	lan := NewFortiLAN(s.URL, tr, l)
+	u := LANUser{AccountID: "acct@example.com", UserName: "ops@example.com", Password: "lan-password-1"}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := range 2 {
+		if _, err := lan.Login(ctx, u); err != nil {
+			t.Fatalf("login %d: %v", i+1, err)
+		}
+	}
+}
+
+// A cancelled request takes no slot: nobody would use it.
+func TestLoginLimiterCancelled(t *testing.T) {
+	l := NewLoginLimiter(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Wait(ctx, "op"); err == nil {
+		t.Fatal("a cancelled request took a slot")
+	}
+	if err := l.Wait(context.Background(), "op"); err != nil {
+		t.Fatalf("the slot a cancelled request did not use is gone: %v", err)
 	}
 }

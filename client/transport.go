@@ -160,10 +160,11 @@ type request struct {
 	// went out, or a gateway's 502 or 504, may hide a session that nobody would ever log out.
 	login bool
 	// rpc marks a JSON-RPC call, whose answer says how it went whatever the HTTP status: a
-	// 5xx carrying a JSON-RPC result is that result, not a failure to retry.
+	// 5xx (but 503) carrying a JSON-RPC result is that result, not a failure to retry.
 	rpc bool
-	// before runs before each attempt (a login limiter's wait); an error ends the call.
-	before func(context.Context) error
+	// beforeRetry runs before each retry (a login limiter's wait, the first one being the
+	// caller's); an error ends the call.
+	beforeRetry func(context.Context) error
 }
 
 // response is an answer read whole, within the size cap.
@@ -189,10 +190,10 @@ func (t *Transport) post(ctx context.Context, r request) (*response, error) {
 	defer cancel()
 	var last error
 	for attempt := 0; attempt < t.maxAttempts; attempt++ {
-		if r.before != nil {
+		if attempt > 0 && r.beforeRetry != nil {
 			// What it waits for must leave the attempt its time.
 			bctx, cancel := context.WithDeadline(ctx, deadline.Add(-t.timeout))
-			err := r.before(bctx)
+			err := r.beforeRetry(bctx)
 			cancel()
 			if err != nil {
 				return nil, err
@@ -203,7 +204,9 @@ func (t *Transport) post(ctx context.Context, r request) (*response, error) {
 			if resp.status != http.StatusTooManyRequests && resp.status < 500 {
 				return resp, nil
 			}
-			if r.rpc {
+			// A JSON-RPC result on a 5xx is the answer; on a 429 or 503, the status is about
+			// load and the call is retried whatever the body says.
+			if r.rpc && resp.status >= 500 && resp.status != http.StatusServiceUnavailable {
 				if _, perr := ParseRPC(resp.body); perr == nil {
 					return resp, nil
 				}

@@ -114,6 +114,8 @@ func TestRetries(t *testing.T) {
 		{name: "login not repeated after a 504", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Code: 504, Count: 1}, kind: client.ErrRetryLater, wantCalls: 1},
 		// The JSON-RPC body tells, whatever the HTTP status: a session gone is gone, not retried.
 		{name: "JSON-RPC -11 on HTTP 500", fault: fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultCode, Code: -11, Status: 500}, kind: client.ErrGone, wantCalls: 1, logout: true},
+		// On a 503 the status speaks of load, whatever the body: retried.
+		{name: "JSON-RPC body on a 503", fault: fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultCode, Code: -6, Status: 503, Count: 1}, wantCalls: 2, logout: true},
 		{name: "429 twice", fault: fortitest.Fault{Kind: fortitest.Fault429, Count: 2}, wantCalls: 3},
 		{name: "connection drop once", fault: fortitest.Fault{Kind: fortitest.FaultDown, Count: 1}, wantCalls: 2, logout: true},
 		{name: "connection drop twice", fault: fortitest.Fault{Kind: fortitest.FaultDown, Count: 2}, wantCalls: 3, logout: true},
