@@ -171,6 +171,9 @@ loop:
 
 	t.Logf("soak figures (%d workers, %s):", workers, duration)
 	t.Logf("  operations:   %s", st.ops())
+	for _, m := range st.samples() {
+		t.Logf("  e.g.          %s", m)
+	}
 	t.Logf("  faults:       %s", st.faultFigures())
 	t.Logf("  leases:       issued %d, revoked by the workers %d, left to Vault's expiry %d; held by Vault at the end (then revoke-prefix) %d",
 		st.issued.Load(), st.revoked.Load(), st.expired.Load(), heldAtEnd)
@@ -350,7 +353,8 @@ type soakStats struct {
 	mu      sync.Mutex
 	okOps   map[string]int
 	failOps map[string]int
-	errs    map[string]int // failure kinds, by HTTP status
+	errs    map[string]int    // failure kinds, by HTTP status
+	sample  map[string]string // one message of each kind, to tell expected failures from bugs
 	faults  map[string][2]int
 }
 
@@ -373,6 +377,29 @@ func (s *soakStats) count(op string, ok bool, err error) {
 		code = "no lease"
 	}
 	s.errs[op+" "+code]++
+	if s.sample == nil {
+		s.sample = map[string]string{}
+	}
+	if _, ok := s.sample[op+" "+code]; !ok && err != nil {
+		msg := err.Error()
+		if re != nil && len(re.Errors) > 0 {
+			msg = strings.Join(re.Errors, "; ")
+		}
+		msg = strings.TrimPrefix(strings.Join(strings.Fields(msg), " "), "1 error occurred: * ")
+		s.sample[op+" "+code] = msg
+	}
+}
+
+// samples is one failure message of each kind.
+func (s *soakStats) samples() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for k, m := range s.sample {
+		out = append(out, fmt.Sprintf("%s: %.300s", k, m))
+	}
+	slices.Sort(out)
+	return out
 }
 
 // liveShared counts the shared tokens seen that are live upstream.
