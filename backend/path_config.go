@@ -179,7 +179,7 @@ func (c *configEntry) public() map[string]any {
 			m[k] = v
 		}
 	}
-	if c.Type == client.TypeFortiLAN {
+	if c.Type == client.TypeFortiLAN && c.AuthMethod != client.AuthAPIUser {
 		m["login_rate_limit"] = c.LoginRateLimit
 	}
 	switch secretField(c.AuthMethod) {
@@ -500,17 +500,24 @@ func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []stri
 	} else if old == nil {
 		c.RequestTimeout = client.DefaultTimeout
 	}
+	// FortiLAN's own logins are paced; its API users log in at IAM, which is not.
+	paced := p.Type == client.TypeFortiLAN && c.AuthMethod != client.AuthAPIUser
 	if v, ok := d.GetOk("login_rate_limit"); ok {
 		n := v.(int)
 		switch {
 		case p.Type != client.TypeFortiLAN:
 			return nil, nil, fmt.Errorf("login_rate_limit: only used by type fortilan")
+		case !paced:
+			return nil, nil, fmt.Errorf("login_rate_limit: only used by auth_method email_user and iam_user (API users log in at auth_url)")
 		case n < 0 || n > 600:
 			return nil, nil, fmt.Errorf("login_rate_limit: must be between 0 (no limit) and 600 logins a minute")
 		}
 		c.LoginRateLimit = n
-	} else if old == nil && p.Type == client.TypeFortiLAN {
+	} else if paced && (old == nil || old.AuthMethod == client.AuthAPIUser) {
 		c.LoginRateLimit = client.DefaultFortiLANLoginsPerMinute
+	}
+	if !paced {
+		c.LoginRateLimit = 0
 	}
 	return c, warnings, nil
 }

@@ -55,6 +55,7 @@ func TestConfigCreateRejects(t *testing.T) {
 		{"PEM key not cert", with(faz, "ca_cert", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), []string{"ca_cert", "not CERTIFICATE"}},
 		{"bad server name", with(faz, "tls_server_name", "not a host"), []string{"tls_server_name"}},
 		{"timeout too long", with(faz, "request_timeout", "1h"), []string{"request_timeout: must be between"}},
+		{"rate limit for a FortiLAN API user", with(e.lanAPIUser(), "login_rate_limit", 6), []string{"login_rate_limit: only used by auth_method email_user and iam_user"}},
 		{"timeout past the call budget", with(faz, "request_timeout", "61s"), []string{"request_timeout: must be between 1s and 60s"}},
 		{"timeout zero", with(faz, "request_timeout", 0), []string{"request_timeout: must be between"}},
 	}

@@ -406,6 +406,10 @@ func TestFortiLANLoginRateLimit(t *testing.T) {
 		t.Fatalf("the fake saw %d logins, want 6: the limiter let one through", n)
 	}
 	e.fails(logical.UpdateOperation, "config/faz", with(e.fazLocal(), "login_rate_limit", 5), "login_rate_limit: only used by type fortilan")
+	e.ok(logical.UpdateOperation, "config/lanapi", e.lanAPIUser())
+	if got, ok := e.ok(logical.ReadOperation, "config/lanapi", nil).Data["login_rate_limit"]; ok {
+		t.Fatalf("a FortiLAN API user's config reads login_rate_limit %v, which nothing uses", got)
+	}
 	e.fails(logical.UpdateOperation, "config/lan", map[string]any{"login_rate_limit": -1}, "login_rate_limit: must be between")
 }
 

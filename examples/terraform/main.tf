@@ -2,7 +2,7 @@
 # and a role. Register the plugin binary first (docs/guide.md, Install), then:
 #   terraform init && terraform apply -var faz_password=... -var faz_ca_cert="$(cat ca.pem)"
 # An upgrade: register the new binary, apply with -var plugin_version=<new>, then
-#   vault plugin reload -plugin vault-plugin-secrets-forticloud
+#   vault plugin reload -type=secret -plugin=vault-plugin-secrets-forticloud -scope=global
 terraform {
   required_providers {
     vault = {
