@@ -507,7 +507,7 @@ func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []stri
 		switch {
 		case p.Type != client.TypeFortiLAN:
 			return nil, nil, fmt.Errorf("login_rate_limit: only used by type fortilan")
-		case !paced:
+		case !paced && n != 0: // 0, no limit, is what an API user has
 			return nil, nil, fmt.Errorf("login_rate_limit: only used by auth_method email_user and iam_user (API users log in at auth_url)")
 		case n < 0 || n > 600:
 			return nil, nil, fmt.Errorf("login_rate_limit: must be between 0 (no limit) and 600 logins a minute")
