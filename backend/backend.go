@@ -3,6 +3,8 @@ package backend
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"sync"
@@ -160,4 +162,11 @@ func list(cb framework.OperationFunc) map[logical.Operation]framework.OperationH
 			"keys": {Type: framework.TypeStringSlice, Description: "Names."},
 		}),
 	}
+}
+
+// randomHex is n random bytes in hex: ids and salts.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand documents it)
+	return hex.EncodeToString(b)
 }

@@ -2,8 +2,6 @@ package backend
 
 import (
 	"cmp"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"slices"
@@ -40,10 +38,8 @@ type histogram struct {
 }
 
 func newMetrics() *metrics {
-	var id [8]byte
-	_, _ = rand.Read(id[:]) // never fails (crypto/rand documents it)
 	return &metrics{
-		instance: hex.EncodeToString(id[:]),
+		instance: randomHex(8),
 		calls:    map[callKey]*histogram{}, issued: map[string]uint64{}, revoked: map[string]uint64{}, live: map[string]int64{},
 	}
 }

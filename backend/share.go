@@ -3,7 +3,6 @@ package backend
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -108,9 +107,7 @@ func (b *backend) minted(ctx context.Context, s logical.Storage, authURL, apiID 
 // failure anywhere after gives the take back exactly once.
 func (b *backend) issueShared(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
 	l.Shared = true
-	var id [8]byte
-	_, _ = rand.Read(id[:]) // never fails (crypto/rand documents it)
-	l.Take = hex.EncodeToString(id[:])
+	l.Take = randomHex(8)
 	walID, err := framework.PutWAL(ctx, req.Storage, walKindShare, l.toMap())
 	if err != nil {
 		return nil, fmt.Errorf("write WAL: %w", err)
@@ -215,31 +212,24 @@ func (b *backend) settleTake(ctx context.Context, s logical.Storage, l leaseInte
 // releaseTake gives back a take whose lease never came to be, if it was counted and not given
 // back already: it is safe to repeat, as undo and WAL rollback may both try.
 func (b *backend) releaseTake(ctx context.Context, s logical.Storage, l leaseInternal) error {
+	if l.Take == "" {
+		// An entry from before takes were named, written after the take was counted: a
+		// release like a lease's.
+		return b.releaseShare(ctx, s, l)
+	}
 	unlock := b.apiUsers.Lock(apiUserKey(l.AuthURL, l.APIID))
 	defer unlock()
 	sh, err := readShare(ctx, s, l.shareKey())
 	if err != nil {
 		return err
 	}
-	if l.Take == "" {
-		// An entry from before takes were named: written after the take was counted.
-		if sh == nil || sh.AccessToken != l.AccessToken {
-			return nil
-		}
-		return b.release(ctx, s, l, sh)
+	if sh == nil {
+		return nil
 	}
-	if _, ok := sh.pending(l.Take); !ok {
+	if _, ok := sh.Pending[l.Take]; !ok {
 		return nil
 	}
 	return b.release(ctx, s, l, sh)
-}
-
-func (sh *shareEntry) pending(take string) (int64, bool) {
-	if sh == nil || take == "" {
-		return 0, false
-	}
-	at, ok := sh.Pending[take]
-	return at, ok
 }
 
 // releaseShare gives up one lease's share of its token; the last one out revokes the token.
@@ -316,9 +306,7 @@ func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name stri
 // setMinter records a salted digest of the credentials that minted the share's token, so that
 // the token goes only to configs holding the same ones.
 func (sh *shareEntry) setMinter(c *configEntry) {
-	var salt [16]byte
-	_, _ = rand.Read(salt[:]) // never fails (crypto/rand documents it)
-	sh.MinterSalt = hex.EncodeToString(salt[:])
+	sh.MinterSalt = randomHex(16)
 	sh.Minter = minterOf(c, sh.MinterSalt)
 }
 
