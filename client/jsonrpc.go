@@ -57,7 +57,7 @@ func (c *JSONRPC) call(ctx context.Context, op, method, url string, data any, se
 		req.Session = &session
 	}
 	op = c.product + ": " + op
-	resp, err := c.t.post(ctx, request{op: op, url: c.base + "/jsonrpc", body: req, secrets: append(secrets, session), login: session == "", rpc: true})
+	resp, err := c.t.post(ctx, request{op: op, url: c.base + "/jsonrpc", body: req, secrets: append(secrets, session), creates: session == "", rpc: true})
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func (c *JSONRPC) LoginUser(ctx context.Context, user, password string) (string,
 func (c *JSONRPC) ExchangeCloud(ctx context.Context, accessToken string) (string, error) {
 	op := c.product + ": forticloud session exchange"
 	resp, err := c.t.post(ctx, request{
-		op: op, url: c.base + "/p/forticloud_jsonrpc_login/", http1: true, login: true,
+		op: op, url: c.base + "/p/forticloud_jsonrpc_login/", http1: true, creates: true,
 		body: map[string]string{"access_token": accessToken}, secrets: []string{accessToken},
 	})
 	if err != nil {

@@ -37,7 +37,7 @@ func (c *OAuth) Refresh(ctx context.Context, clientID, refreshToken string) (Tok
 }
 
 func (c *OAuth) grant(ctx context.Context, op string, body map[string]string, secret string) (Token, error) {
-	r := request{op: op, url: c.base + "/api/v1/oauth/token/", body: body, secrets: []string{secret}, login: true}
+	r := request{op: op, url: c.base + "/api/v1/oauth/token/", body: body, secrets: []string{secret}, creates: true}
 	resp, err := c.t.post(ctx, r)
 	if err != nil {
 		return Token{}, err

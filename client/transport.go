@@ -155,10 +155,13 @@ type request struct {
 	bearer  string   // Authorization: Bearer, if set
 	secrets []string // scrubbed from any upstream message
 	http1   bool
-	// login marks a call that creates something upstream. It is retried only when the
-	// upstream surely did not act on it (no connection, 429, 503): a timeout after the request
-	// went out, or a gateway's 502 or 504, may hide a session that nobody would ever log out.
-	login bool
+	// creates marks a call that creates a credential upstream (a login, a token mint). Once
+	// sent, it runs to its answer even if the caller gives up, within the call's own budget:
+	// a real server finishes the work whatever the client does, and only an answer read can
+	// be ended again. It is retried only when the upstream surely did not act on it (no
+	// connection, 429, 503): a timeout after the request went out, or a gateway's 502 or 504,
+	// may hide a session that nobody would ever log out.
+	creates bool
 	// rpc marks a JSON-RPC call, whose answer says how it went whatever the HTTP status: a
 	// 5xx (but 503) carrying a JSON-RPC result is that result, not a failure to retry.
 	rpc bool
@@ -176,18 +179,29 @@ type response struct {
 
 // post sends r, retrying connection errors, 5xx and 429 with backoff and jitter within the
 // retry budget. Anything else, a refused login above all, is returned at once.
+//
+// A call that creates (r.creates) is sent only while ctx lives, but once sent it is detached
+// from ctx: it ends with its answer or its own budget, and what it created is returned even if
+// ctx ended meanwhile, for the caller to end again.
 func (t *Transport) post(ctx context.Context, r request) (*response, error) {
 	payload, err := json.Marshal(r.body)
 	if err != nil {
 		return nil, &Error{Op: r.op, Kind: ErrProtocol, Err: fmt.Errorf("encode request: %w", err)}
 	}
 	deadline := time.Now().Add(t.budget)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) && !r.creates {
 		deadline = d
 	}
-	// The budget bounds the whole call, the last attempt included.
-	ctx, cancel := context.WithDeadline(ctx, deadline)
+	// The budget bounds the whole call, the last attempt included. ctx says whether anyone
+	// still wants the call; sendCtx bounds what is sent.
+	sendCtx := ctx
+	if r.creates {
+		sendCtx = context.WithoutCancel(ctx)
+	}
+	sendCtx, cancel := context.WithDeadline(sendCtx, deadline)
 	defer cancel()
+	ctx, cancelWait := context.WithDeadline(ctx, deadline)
+	defer cancelWait()
 	var last error
 	for attempt := 0; attempt < t.maxAttempts; attempt++ {
 		if attempt > 0 && r.beforeRetry != nil {
@@ -199,7 +213,15 @@ func (t *Transport) post(ctx context.Context, r request) (*response, error) {
 				return nil, err
 			}
 		}
-		resp, err := t.once(ctx, r, payload)
+		if err := ctx.Err(); err != nil {
+			// Nobody wants the answer: send nothing more. A call that creates was either
+			// never sent or surely created nothing (see safeToRepeat).
+			if last == nil {
+				last = &Error{Op: r.op, Kind: ErrRetryLater, Err: err, Message: "request cancelled"}
+			}
+			return nil, last
+		}
+		resp, err := t.once(sendCtx, r, payload)
 		if err == nil {
 			if resp.status != http.StatusTooManyRequests && resp.status < 500 {
 				return resp, nil
@@ -214,7 +236,7 @@ func (t *Transport) post(ctx context.Context, r request) (*response, error) {
 			err = t.statusError(r, resp)
 		}
 		last = err
-		if !errors.Is(err, ErrRetryLater) || ctx.Err() != nil || (r.login && !safeToRepeat(err)) {
+		if !errors.Is(err, ErrRetryLater) || ctx.Err() != nil || (r.creates && !safeToRepeat(err)) {
 			return nil, err
 		}
 		wait := backoff(attempt)

@@ -22,7 +22,9 @@ const (
 	FaultHTML
 	// FaultBrokenJSON answers 200 application/json `{"result":[{"status":` (cut short).
 	FaultBrokenJSON
-	// FaultSlow waits Delay (or until the client goes away), then answers normally.
+	// FaultSlow waits Delay, then does the work and answers normally: slow, then does the
+	// work. As a real server would, it does the work even when the client left during the
+	// wait (a login then opens a session nobody reads).
 	FaultSlow
 	// FaultCode answers a JSON-RPC call with HTTP Status (200 if 0) and code Code (-11, ...); any
 	// other call with HTTP status Code (500 if Code is not an HTTP status). Message, if set,
@@ -41,6 +43,9 @@ const (
 	// FaultActThen5xx does what the request asks (a login opens its session), then answers
 	// Code (504 if Code is not a 5xx) instead: a gateway that gave up on a slow server.
 	FaultActThen5xx
+	// FaultActThenSlow does the work at once (a login opens its session), then waits Delay
+	// before answering: the credential exists upstream while the client still waits.
+	FaultActThenSlow
 )
 
 // HugeSize is the size of FaultHuge's answer.
@@ -56,7 +61,7 @@ type Fault struct {
 	// Count is how many requests the fault breaks before it clears itself; 0 is until
 	// ClearFaults.
 	Count int
-	// Delay is FaultSlow's wait.
+	// Delay is FaultSlow's and FaultActThenSlow's wait.
 	Delay time.Duration
 	// RetryAfter is Fault429's (and Fault5xx's) Retry-After.
 	RetryAfter time.Duration

@@ -824,19 +824,6 @@ func TestFaultSlowAndLatency(t *testing.T) {
 		t.Errorf("slow fault took only %v", d)
 	}
 
-	// the wait ends with the request's context
-	s.AddFault(fortitest.Fault{Kind: fortitest.FaultSlow, Delay: time.Minute})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	start = time.Now()
-	if _, err := tryPost(ctx, s.Client(), s.URL+"/api/v1/auth", `{}`); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("err = %v", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("cancelled request took %v", d)
-	}
-	s.ClearFaults()
-
 	s.SetLatency(100 * time.Millisecond)
 	start = time.Now()
 	post(t, s.Client(), s.URL+"/api/v1/auth", `{}`)
@@ -844,6 +831,43 @@ func TestFaultSlowAndLatency(t *testing.T) {
 		t.Errorf("latency not applied: %v", d)
 	}
 	s.SetLatency(0)
+}
+
+// TestSlowWorkOutlivesTheClient: a client that gives up on a slow server does not undo the
+// work, as on a real server: the login opens its session anyway.
+func TestSlowWorkOutlivesTheClient(t *testing.T) {
+	login := map[string]any{"id": 1, "method": "exec", "session": nil,
+		"params": []any{map[string]any{"url": "/sys/login/user", "data": map[string]string{"user": "admin", "passwd": "pw-123456"}}}}
+	for _, tc := range []struct {
+		name    string
+		fault   fortitest.Fault
+		latency time.Duration
+	}{
+		{"FaultSlow", fortitest.Fault{Path: "jsonrpc:/sys/login", Kind: fortitest.FaultSlow, Delay: 300 * time.Millisecond}, 0},
+		{"FaultActThenSlow", fortitest.Fault{Path: "jsonrpc:/sys/login", Kind: fortitest.FaultActThenSlow, Delay: time.Minute}, 0},
+		{"latency", fortitest.Fault{}, 300 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fortitest.NewServerT(t)
+			s.AddAdmin("admin", "pw-123456")
+			if tc.fault.Kind != 0 {
+				s.AddFault(tc.fault)
+			}
+			s.SetLatency(tc.latency)
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			if _, err := tryPost(ctx, s.Client(), s.URL+"/jsonrpc", login); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want the client's deadline", err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for s.LiveSessionsOf("admin") != 1 {
+				if time.Now().After(deadline) {
+					t.Fatal("the login whose client left opened no session")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
 }
 
 // TestConcurrent drives every endpoint and every setter at once, for the race detector.

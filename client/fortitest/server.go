@@ -1,7 +1,6 @@
 package fortitest
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -63,6 +62,7 @@ type Server struct {
 	client    *http.Client
 	started   bool
 	closeOnce sync.Once
+	closed    chan struct{} // closed by Close: ends the waits of requests in flight
 
 	mu    sync.Mutex
 	state state
@@ -145,6 +145,7 @@ func NewUnstartedServer() *Server {
 		CACertPEM: caPEM,
 		caPool:    pool,
 		Listener:  ln,
+		closed:    make(chan struct{}),
 		TLS: &tls.Config{
 			Certificates: []tls.Certificate{leaf},
 			MinVersion:   tls.VersionTLS12,
@@ -195,6 +196,7 @@ func (s *Server) Start() {
 // Close shuts the server down, dropping open connections. It may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		close(s.closed)
 		if s.srv != nil {
 			_ = s.srv.Close()
 		} else {
@@ -328,8 +330,8 @@ func (s *Server) SetAuthRateLimit(perMinute int) {
 	s.state.authTimes = nil
 }
 
-// SetLatency adds d to the handling of every request, for benchmarks. The wait ends early if
-// the client goes away.
+// SetLatency adds d to the handling of every request, for benchmarks. As on a real server, the
+// request is handled after the wait even if the client went away meanwhile.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -526,15 +528,25 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	f := s.takeFault(path, rpcURL)
 	s.mu.Unlock()
 
-	if latency > 0 && !sleep(r.Context(), latency) {
+	// A real server does the work it was asked whatever the client does meanwhile: the waits
+	// below run to their end (or the server's) even when the client has left, and a login
+	// then opens its session all the same.
+	if !s.sleep(latency) {
 		return
 	}
 	if f != nil {
 		switch f.Kind {
 		case FaultSlow:
-			if !sleep(r.Context(), f.Delay) {
+			if !s.sleep(f.Delay) {
 				return
 			}
+		case FaultActThenSlow:
+			rec := httptest.NewRecorder()
+			s.route(rec, r, path, body, rpc)
+			if s.sleep(f.Delay) {
+				copyAnswer(w, rec)
+			}
+			return
 		case FaultActThen5xx:
 			// The work is done, the answer lost: what a gateway that timed out sends.
 			s.route(httptest.NewRecorder(), r, path, body, rpc)
@@ -579,8 +591,9 @@ func isExchange(path string) bool {
 	return path == "/p/forticloud_jsonrpc_login/" || path == "/p/forticloud_jsonrpc_login"
 }
 
-// sleep waits d or until ctx ends; it reports whether the whole wait passed.
-func sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d, or until the server closes; it reports whether the whole wait passed. The
+// client's leaving does not end it.
+func (s *Server) sleep(d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
@@ -589,9 +602,18 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	select {
 	case <-t.C:
 		return true
-	case <-ctx.Done():
+	case <-s.closed:
 		return false
 	}
+}
+
+// copyAnswer sends an answer recorded earlier.
+func copyAnswer(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
