@@ -135,7 +135,8 @@ func (b *backend) login(ctx context.Context, s logical.Storage, c *configEntry, 
 	defer unlock()
 	sid, err := conn.Sessions.Login(ctx)
 	if client.TokenMayBeMinted(err) {
-		b.minted(ctx, s, c.AuthURL, c.APIID)
+		// Recorded even if the caller left: the mint happened all the same.
+		b.minted(context.WithoutCancel(ctx), s, c.AuthURL, c.APIID)
 	}
 	var left *client.UnrevokedToken
 	if errors.As(err, &left) {
@@ -165,8 +166,9 @@ func (b *backend) leftover(ctx context.Context, s logical.Storage, c *configEntr
 // here, the credential is undone at once.
 func (b *backend) guard(ctx context.Context, req *logical.Request, kind string, l leaseInternal, resp *logical.Response) (*logical.Response, error) {
 	// The entry holds the lease's internal data, encoded once for both (its extra secret_type
-	// key is ignored by rollback).
-	id, err := framework.PutWAL(ctx, req.Storage, kind, resp.Secret.InternalData)
+	// key is ignored by rollback). It is written even when the caller has left: the credential
+	// lives upstream all the same, and the entry covers it while it is ended.
+	id, err := framework.PutWAL(context.WithoutCancel(ctx), req.Storage, kind, resp.Secret.InternalData)
 	if err != nil {
 		b.undo(ctx, req.Storage, kind, l)
 		return nil, fmt.Errorf("write WAL: %w", err)

@@ -142,10 +142,16 @@ func (b *backend) takeShare(ctx context.Context, s logical.Storage, l leaseInter
 	// the same API user proves its own credentials by minting (which ends the shared token,
 	// as any mint does).
 	if !sh.live(time.Now()) || sh.ClientID != e.ClientID || !sh.mintedBy(e) {
+		if err := ctx.Err(); err != nil {
+			return client.Token{}, fmt.Errorf("request ended before a token was minted: %w", err)
+		}
 		// A new token ends the share's: say so first, so that a crash after the mint never
 		// leaves the share handing out a dead token.
 		b.minted(ctx, s, e.AuthURL, e.APIID)
 		tok, err := c.conn.Tokens.Issue(ctx)
+		// From here on the mint happened, whether or not the caller still waits: what follows
+		// records it, and the caller's leaving is seen to by handOver.
+		ctx = context.WithoutCancel(ctx)
 		if err != nil {
 			if !client.TokenMayBeMinted(err) && sh != nil && !sh.Stale {
 				// IAM refused: nothing was minted and the share's token lives on.
@@ -292,7 +298,7 @@ func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name stri
 	}
 	tok, err := conn.Tokens.Issue(ctx)
 	if client.TokenMayBeMinted(err) {
-		b.minted(ctx, s, c.AuthURL, c.APIID)
+		b.minted(context.WithoutCancel(ctx), s, c.AuthURL, c.APIID)
 	}
 	if err != nil {
 		return "", err

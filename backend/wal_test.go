@@ -376,3 +376,102 @@ func (e *env) sharedLease(t *testing.T) (lease, string) {
 	l := e.creds("r")
 	return l, l.data["access_token"].(string)
 }
+
+// ctxStorage fails every operation whose context has ended, as Vault's storage over gRPC does.
+type ctxStorage struct{ logical.Storage }
+
+func (c ctxStorage) Get(ctx context.Context, key string) (*logical.StorageEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.Storage.Get(ctx, key)
+}
+
+func (c ctxStorage) Put(ctx context.Context, e *logical.StorageEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.Storage.Put(ctx, e)
+}
+
+func (c ctxStorage) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.Storage.Delete(ctx, key)
+}
+
+func (c ctxStorage) List(ctx context.Context, prefix string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.Storage.List(ctx, prefix)
+}
+
+// A caller that leaves while the upstream is still creating its credential: the upstream
+// creates it anyway, as a real server does; the engine waits for it and ends it at once, and
+// if that fails, the WAL rollback does.
+func TestNoLeakWhenCallerLeavesMidLogin(t *testing.T) {
+	const slow = 500 * time.Millisecond
+	kinds := []struct {
+		name   string
+		config func(*env) map[string]any
+		path   string // the creating call made slow
+		undo   string // the kind of faultForUndo
+		live   func(*env) int
+	}{
+		{"local user login", (*env).fazLocal, "jsonrpc:/sys/login/user", "session", (*env).liveSessions},
+		{"forticloud token login", (*env).fazCloud, "jsonrpc:/sys/login/cloud", "session", (*env).liveSessions},
+		// The caller left before the exchange: none is made, and the token minted is revoked.
+		{"API user token mint", (*env).fazAPIUser, "/api/v1/oauth/token", "shared", (*env).liveAll},
+		{"API user session exchange", (*env).fazAPIUser, "/p/forticloud_jsonrpc_login", "session", (*env).liveAll},
+		{"FortiLAN email user login", (*env).lanEmail, "/api/v1/auth", "token", (*env).liveAll},
+		{"FortiLAN IAM user login", (*env).lanIAM, "/api/v1/auth", "token", (*env).liveAll},
+		{"shared token mint", (*env).lanAPIUser, "/api/v1/oauth/token", "shared", (*env).liveAll},
+	}
+	for _, k := range kinds {
+		for _, undoFails := range []bool{false, true} {
+			name := k.name
+			if undoFails {
+				name += "/undo fails"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t)
+				e.s = ctxStorage{e.s}
+				e.ok(logical.UpdateOperation, "config/c", k.config(e))
+				e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
+				e.fake.AddFault(fortitest.Fault{Path: k.path, Kind: fortitest.FaultSlow, Delay: slow, Count: 1})
+				if undoFails {
+					e.fake.AddFault(faultForUndo(k.undo))
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), slow/5)
+				defer cancel()
+				resp, err := e.b.HandleRequest(ctx, &logical.Request{Operation: logical.ReadOperation, Path: "creds/r", Storage: e.s})
+				if err == nil && (resp == nil || !resp.IsError()) {
+					t.Fatalf("creds succeeded for a caller that had left: %v", resp)
+				}
+				e.fake.ClearFaults()
+				wals, _ := framework.ListWAL(context.Background(), e.s)
+				if undoFails {
+					if len(wals) != 1 {
+						t.Fatalf("%d WAL entries cover the credential nobody could end, want 1", len(wals))
+					}
+					rollback(t, e)
+				} else if len(wals) != 0 {
+					t.Fatalf("%d WAL entries left after the credential was ended", len(wals))
+				}
+				if n := k.live(e); n != 0 {
+					t.Fatalf("%d credentials live upstream for a caller that left mid-login", n)
+				}
+			})
+		}
+	}
+}
+
+func (e *env) liveSessions() int { return e.fake.LiveSessions() }
+
+// liveAll counts every kind of credential the fake holds.
+func (e *env) liveAll() int {
+	return e.fake.LiveSessions() + e.fake.LiveLANTokens() + e.fake.LiveOAuthTokens()
+}
