@@ -153,3 +153,25 @@ func TestAPIUserLoginCallerLeaves(t *testing.T) {
 		})
 	}
 }
+
+// TestCreatingCallWaitsItsBudget: an upstream slower than one request's timeout still creates
+// the credential; a creating call waits for it within the call's budget instead of leaving it
+// unread. Other calls keep the per-request timeout.
+func TestCreatingCallWaitsItsBudget(t *testing.T) {
+	s := newFake(t)
+	o := fastOptions(s)
+	o.Timeout, o.RetryBudget = 300*time.Millisecond, 3*time.Second
+	faz := client.NewJSONRPC("fortianalyzer", s.URL, newTransport(t, o))
+	s.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/login", Kind: fortitest.FaultSlow, Delay: time.Second, Count: 1})
+	sid, err := faz.LoginUser(context.Background(), adminUser, adminPass)
+	if err != nil || !s.SessionAlive(sid) {
+		t.Fatalf("a login slower than one request's timeout was given up: %v (its session lives upstream unread)", err)
+	}
+	s.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/status", Kind: fortitest.FaultSlow, Delay: time.Second})
+	start := time.Now()
+	err = faz.Status(context.Background(), sid)
+	wantKind(t, err, client.ErrRetryLater)
+	if n := s.Calls("jsonrpc:/sys/status"); n < 2 {
+		t.Errorf("a status probe slower than the request timeout was tried %d times in %v, want retries", n, time.Since(start))
+	}
+}

@@ -38,7 +38,7 @@ type TLSConfig struct {
 // Options shape one Transport.
 type Options struct {
 	TLS     TLSConfig
-	Timeout time.Duration // one HTTP request
+	Timeout time.Duration // one HTTP request; a call that creates may wait its whole RetryBudget
 	MaxBody int64         // cap on an answer's size
 	// RetryBudget bounds the time spent on one call, retries and waits included. It is kept
 	// below Vault's own request timeout so that a retried call still answers in time.
@@ -133,7 +133,7 @@ func NewTransport(o Options) (*Transport, error) {
 		}
 		return &http.Client{
 			Transport: tr,
-			Timeout:   o.Timeout,
+			// No Timeout here: once sets each attempt's own (see request.creates).
 			// A redirect could carry a password or token to another host: never follow one.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
@@ -285,6 +285,14 @@ func backoff(attempt int) time.Duration {
 }
 
 func (t *Transport) once(ctx context.Context, r request, payload []byte) (*response, error) {
+	if !r.creates {
+		// A call that creates waits for its answer as long as its budget allows: the
+		// credential exists upstream whether or not the answer is read, and only an answer
+		// read can be ended again.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(payload))
 	if err != nil {
 		return nil, &Error{Op: r.op, Kind: ErrProtocol, Err: fmt.Errorf("build request: %w", err)}
