@@ -30,6 +30,9 @@ type configEntry struct {
 	RequestTimeout time.Duration `json:"request_timeout,omitempty"`
 	LoginRateLimit int           `json:"login_rate_limit,omitempty"` // fortilan: logins a minute; 0 none
 	TokenStoredAt  int64         `json:"token_stored_at,omitempty"`  // UNIX seconds: FortiCloud tokens die within hours
+	// RenewProbe is the status call that tells this admin's live sessions from gone ones
+	// (client.Probe), as verify_connection found it; "" when not learnt.
+	RenewProbe string `json:"renew_probe,omitempty"`
 }
 
 func (c *configEntry) settings() client.Settings {

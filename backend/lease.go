@@ -37,6 +37,8 @@ type leaseInternal struct {
 	Take        string `json:"take,omitempty"`       // the share's record of this lease's take
 	IssuedAt    int64  `json:"issued_at,omitempty"`  // UNIX seconds
 	Instance    string `json:"instance,omitempty"`   // the backend instance that issued it (metrics)
+	// The config's RenewProbe at issue: the session's admin, whatever the config says later.
+	RenewProbe string `json:"renew_probe,omitempty"`
 
 	// The role's TTLs when issued, for renewals after the role is gone.
 	TTL    int64 `json:"ttl,omitempty"`
@@ -50,6 +52,7 @@ func newLeaseInternal(config, role string, c *configEntry, r *roleEntry) leaseIn
 		CACert: c.CACert, TLSServerName: c.TLSServerName, TLSSkipVerify: c.TLSSkipVerify,
 		RequestTimeout: int64(c.RequestTimeout / time.Second),
 		IssuedAt:       time.Now().Unix(),
+		RenewProbe:     c.RenewProbe,
 	}
 	if c.AuthMethod == client.AuthAPIUser {
 		l.APIID = c.APIID
@@ -110,6 +113,7 @@ func (l leaseInternal) toMap() map[string]any {
 	str("take", l.Take)
 	num("issued_at", l.IssuedAt)
 	str("instance", l.Instance)
+	str("renew_probe", l.RenewProbe)
 	num("ttl", l.TTL)
 	num("max_ttl", l.MaxTTL)
 	return m

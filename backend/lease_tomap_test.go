@@ -13,7 +13,7 @@ func TestLeaseToMapMatchesJSON(t *testing.T) {
 		Config: "c", Role: "r", Type: "fortianalyzer", AuthMethod: "local_user", URL: "https://h",
 		AuthURL: "https://a", ClientID: "id", CACert: "pem", TLSServerName: "n", TLSSkipVerify: true,
 		RequestTimeout: 30, Session: "s", AccessToken: "t", ExpiresAt: 1, Shared: true, APIID: "api", Take: "k",
-		IssuedAt: 2, Instance: "i", TTL: 3, MaxTTL: 4,
+		IssuedAt: 2, Instance: "i", RenewProbe: "cli_status", TTL: 3, MaxTTL: 4,
 	}
 	// Every field set: a field added to leaseInternal and not to toMap fails here.
 	v := reflect.ValueOf(full)

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +24,9 @@ the config whose credentials they use.
 
 Secrets (token, password) are never returned on read. Changing url, auth_url or auth_method of
 an existing config needs the secret given again in the same write. By default the write logs in once and out
-again, and is refused if that fails (verify_connection=false skips this).
+again, and is refused if that fails (verify_connection=false skips this). For fortianalyzer and
+fortimanager it also finds which status call tells the admin's live sessions from gone ones on
+renew (renew_probe on read), and warns when none does.
 `
 	pathConfigListHelpSyn  = "List the configured Fortinet products."
 	pathConfigListHelpDesc = "Lists the names of every config."
@@ -68,6 +71,10 @@ func configReadFields() map[string]*framework.FieldSchema {
 	f["token_set"] = &framework.FieldSchema{Type: framework.TypeBool, Description: "Whether a token is stored (forticloud_token)."}
 	f["token_stored_at"] = &framework.FieldSchema{Type: framework.TypeString, Description: "When the token was written (RFC 3339): FortiCloud tokens expire within hours."}
 	f["password_set"] = &framework.FieldSchema{Type: framework.TypeBool, Description: "Whether a password is stored (every other method)."}
+	f["renew_probe"] = &framework.FieldSchema{Type: framework.TypeString, Description: "fortianalyzer, fortimanager: how renew checks " +
+		"that a session is alive, as verify_connection found for this admin: sys_status (/sys/status), cli_status " +
+		"(/cli/global/system/status: the admin lacks System Settings access), none (neither answers: renew extends leases " +
+		"without a check, with a warning), or unknown (not verified: renew asks both, and refuses when both answer -11)."}
 	return f
 }
 
@@ -191,8 +198,14 @@ func (c *configEntry) public() map[string]any {
 	case "password":
 		m["password_set"] = c.Password != ""
 	}
+	if p, ok := client.LookupProduct(c.Type); ok && p.Family == client.FamilySession {
+		m["renew_probe"] = cmp.Or(c.RenewProbe, probeUnknown)
+	}
 	return m
 }
+
+// probeUnknown is what a read says of a RenewProbe not learnt.
+const probeUnknown = "unknown"
 
 func (c *configEntry) timeout() time.Duration {
 	if c.RequestTimeout <= 0 {
@@ -284,10 +297,11 @@ func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c 
 		if err != nil {
 			return "", err
 		}
+		warning := b.learnProbe(ctx, name, c, conn, sid)
 		if err := conn.Sessions.Logout(context.WithoutCancel(ctx), sid); err != nil && !errors.Is(err, client.ErrGone) {
 			b.Logger().Warn("verify_connection: logout failed; the session will idle out upstream", "config", name, "error", err)
 		}
-		return "", nil
+		return warning, nil
 	}
 	if c.settings().SharesToken() {
 		return b.verifyShared(ctx, s, name, c, conn)
@@ -300,6 +314,33 @@ func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c 
 		b.Logger().Warn("verify_connection: token invalidation failed; the token will expire upstream", "config", name, "error", err)
 	}
 	return "", nil
+}
+
+// learnProbe finds, with sid fresh from a login and so alive, which status call renew can ask
+// about this admin's sessions, and records it in c. A warning says when renew cannot check
+// them, or when nothing was learnt (c keeps what it had).
+func (b *backend) learnProbe(ctx context.Context, name string, c *configEntry, conn *client.Conn, sid string) string {
+	p, err := conn.Sessions.LearnProbe(ctx, sid)
+	if err != nil {
+		b.Logger().Warn("verify_connection: could not find a status call for renew", "config", name, "error", err)
+		return fmt.Sprintf("verify_connection: logged in, but could not find out how renew can check this admin's sessions (%s): "+
+			"renew will ask /sys/status, then /cli/global/system/status; write the config again to retry", err)
+	}
+	c.RenewProbe = string(p)
+	if p == client.ProbeNone {
+		return "verify_connection: this admin may ask neither /sys/status nor /cli/global/system/status, so renew cannot tell " +
+			"its live sessions from gone ones: leases renew within max_ttl without a check (with a warning), and renewing " +
+			"does not keep a session from idling out. Give the admin's profile read access to System Settings, then write " +
+			"the config again"
+	}
+	return ""
+}
+
+// sameAdmin reports whether two configs log in as the same admin at the same place, so that
+// what verify_connection learnt of the one holds for the other. Secrets may differ.
+func sameAdmin(a, b *configEntry) bool {
+	return a.Type == b.Type && a.URL == b.URL && a.AuthMethod == b.AuthMethod && a.Username == b.Username &&
+		a.APIID == b.APIID && a.ClientID == b.ClientID && a.AuthURL == b.AuthURL
 }
 
 // secretField names the field that holds the secret of an auth method.
@@ -518,6 +559,9 @@ func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []stri
 	}
 	if !paced {
 		c.LoginRateLimit = 0
+	}
+	if old != nil && !sameAdmin(old, c) {
+		c.RenewProbe = "" // learnt of another admin; verify_connection learns it again
 	}
 	return c, warnings, nil
 }

@@ -299,3 +299,68 @@ func TestConfigCacheDropped(t *testing.T) {
 }
 
 var _ = fortitest.NewServer
+
+// verify_connection learns, with its fresh session, which status call renew can ask about the
+// admin's sessions; the read shows it, and a write whose admin no status call answers warns.
+func TestConfigVerifyLearnsProbe(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name    string
+		data    map[string]any
+		probe   any    // renew_probe on read; nil: none shown
+		warning string // in the write's warnings; "" for none
+	}{
+		{"super user", e.fazAdmin(adminUser, fortitest.ProfileSuperUser), "sys_status", ""},
+		{"no system settings", e.fazAdmin(restrictedAdmin, fortitest.ProfileNoSystemSettings), "cli_status", ""},
+		{"no status", e.fazAdmin(blindAdmin, fortitest.ProfileNoStatus), "none", "renew cannot tell its live sessions from gone ones"},
+		{"fortimanager", with(e.fazAdmin(restrictedAdmin, fortitest.ProfileNoSystemSettings), "type", "fortimanager"), "cli_status", ""},
+		{"forticloud token", e.fazCloud(), "sys_status", ""},
+		{"not verified", with(e.fazAdmin(restrictedAdmin, fortitest.ProfileNoSystemSettings), "verify_connection", false), "unknown", ""},
+		{"fortilan", e.lanEmail(), nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.t = t
+			resp := e.ok(logical.UpdateOperation, "config/"+strings.ReplaceAll(tc.name, " ", "-"), tc.data)
+			var warnings string
+			if resp != nil {
+				warnings = strings.Join(resp.Warnings, "\n")
+			}
+			if tc.warning == "" && warnings != "" || !strings.Contains(warnings, tc.warning) {
+				t.Errorf("write warnings %q, want %q", warnings, tc.warning)
+			}
+			got, ok := e.ok(logical.ReadOperation, "config/"+strings.ReplaceAll(tc.name, " ", "-"), nil).Data["renew_probe"]
+			if tc.probe == nil && ok || got != tc.probe && tc.probe != nil {
+				t.Errorf("renew_probe = %v, want %v", got, tc.probe)
+			}
+		})
+	}
+	e.t = t
+	if n := e.fake.LiveSessions(); n != 0 {
+		t.Fatalf("%d sessions live after verified writes", n)
+	}
+}
+
+// What verify_connection learnt holds for the same admin: a write without it keeps it, unless
+// the write changes who logs in or where. A write that cannot learn keeps what it had, and says so.
+func TestConfigProbeKeptForSameAdmin(t *testing.T) {
+	e := newEnv(t)
+	probe := func() any { return e.ok(logical.ReadOperation, "config/faz", nil).Data["renew_probe"] }
+	e.ok(logical.UpdateOperation, "config/faz", e.fazAdmin(blindAdmin, fortitest.ProfileNoStatus))
+	e.ok(logical.UpdateOperation, "config/faz", map[string]any{"request_timeout": "20s", "password": "changed-password", "verify_connection": false})
+	if got := probe(); got != "none" {
+		t.Fatalf("renew_probe %v after a write for the same admin, want none", got)
+	}
+	e.fake.AddFault(fortitest.Fault{Path: callsSys, Kind: fortitest.FaultCode, Code: -1})
+	resp := e.ok(logical.UpdateOperation, "config/faz", e.fazAdmin(blindAdmin, fortitest.ProfileNoStatus))
+	e.fake.ClearFaults()
+	if resp == nil || !strings.Contains(strings.Join(resp.Warnings, "\n"), "could not find out how renew can check") {
+		t.Fatalf("a write that could not learn the probe: %v", resp)
+	}
+	if got := probe(); got != "none" {
+		t.Fatalf("renew_probe %v after a write that could not learn it, want none", got)
+	}
+	e.ok(logical.UpdateOperation, "config/faz", map[string]any{"username": adminUser, "password": adminPassword, "verify_connection": false})
+	if got := probe(); got != "unknown" {
+		t.Fatalf("renew_probe %v after a write for another admin, want unknown", got)
+	}
+}

@@ -12,7 +12,11 @@ import (
 type SessionIssuer interface {
 	Login(ctx context.Context) (string, error)
 	Logout(ctx context.Context, session string) error
-	Status(ctx context.Context, session string) error
+	// Status reports whether a session is alive (ErrGone when not), asking first the status
+	// call the probe names (see JSONRPC.StatusVia).
+	Status(ctx context.Context, session string, first Probe) error
+	// LearnProbe finds which status call answers for the admin of a live session.
+	LearnProbe(ctx context.Context, session string) (Probe, error)
 }
 
 // TokenIssuer issues access tokens (FortiLAN users, FortiCloud API users).
@@ -145,8 +149,12 @@ func (i *sessionIssuer) Logout(ctx context.Context, session string) error {
 	return i.rpc.Logout(ctx, session)
 }
 
-func (i *sessionIssuer) Status(ctx context.Context, session string) error {
-	return i.rpc.Status(ctx, session)
+func (i *sessionIssuer) Status(ctx context.Context, session string, first Probe) error {
+	return i.rpc.StatusVia(ctx, session, first)
+}
+
+func (i *sessionIssuer) LearnProbe(ctx context.Context, session string) (Probe, error) {
+	return i.rpc.LearnProbe(ctx, session)
 }
 
 type lanIssuer struct {

@@ -51,11 +51,18 @@ func (o observedSessions) Logout(ctx context.Context, session string) error {
 	return err
 }
 
-func (o observedSessions) Status(ctx context.Context, session string) error {
+func (o observedSessions) Status(ctx context.Context, session string, first Probe) error {
 	start := time.Now()
-	err := o.SessionIssuer.Status(ctx, session)
+	err := o.SessionIssuer.Status(ctx, session, first)
 	o.obs(o.product, "status", Outcome(err), time.Since(start))
 	return err
+}
+
+func (o observedSessions) LearnProbe(ctx context.Context, session string) (Probe, error) {
+	start := time.Now()
+	p, err := o.SessionIssuer.LearnProbe(ctx, session)
+	o.obs(o.product, "status", Outcome(err), time.Since(start))
+	return p, err
 }
 
 type observedTokens struct {

@@ -29,10 +29,17 @@ const (
 	lanAPIPassword = "E2eLanApiPassw0rd-do-not-leak"
 	gcAPIID        = "E2E-API-GATECLOUD"
 	gcAPIPassword  = "E2eGcApiPassw0rd-do-not-leak"
+	// Admins whose profiles let fewer status calls answer (fortinet-apis.md §5): no System
+	// Settings access (/sys/status answers -11), and no status call at all.
+	restrictedUser     = "e2e-restricted-admin"
+	restrictedPassword = "E2eRestr1ctedPassw0rd-do-not-leak"
+	blindUser          = "e2e-blind-admin"
+	blindPassword      = "E2eBl1ndPassw0rd-do-not-leak"
 )
 
 // rootSecrets are every root credential the tests write into Vault.
-var rootSecrets = []string{adminPassword, cloudToken, lanPassword, iamPassword, fazAPIPassword, lanAPIPassword, gcAPIPassword}
+var rootSecrets = []string{adminPassword, cloudToken, lanPassword, iamPassword, fazAPIPassword, lanAPIPassword, gcAPIPassword,
+	restrictedPassword, blindPassword}
 
 // newFake starts the fake Fortinet API in the test process, with every credential above, no
 // FortiLAN auth rate limit and room for many sessions. Create it before the Vault server, so
@@ -43,6 +50,8 @@ func newFake(t *testing.T) *fortitest.Server {
 	f := fortitest.NewServer()
 	t.Cleanup(f.Close)
 	f.AddAdmin(adminUser, adminPassword)
+	f.AddAdminProfile(restrictedUser, restrictedPassword, fortitest.ProfileNoSystemSettings)
+	f.AddAdminProfile(blindUser, blindPassword, fortitest.ProfileNoStatus)
 	f.AddCloudToken(cloudToken, 0)
 	f.AddLANUser(lanAccount, lanUser, lanPassword, false)
 	f.AddLANUser(lanAccount, iamUser, iamPassword, true)

@@ -226,3 +226,61 @@ func TestSharedTokenAcrossConfigs(t *testing.T) {
 		check(t, f, "lan-c")
 	})
 }
+
+// TestRenewRestrictedAdmin: an admin without System Settings access gets -11 from /sys/status
+// for a live session. Its leases renew while the session is alive and are refused once it is
+// gone; an admin no status call answers is flagged at config write and read, and its leases
+// renew unchecked, with a warning.
+func TestRenewRestrictedAdmin(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	v := newDevServer(t, serverOpts{})
+	c := v.client
+	ctx := context.Background()
+	admin := func(user, password string) map[string]any {
+		return map[string]any{"type": "fortianalyzer", "url": f.URL, "auth_method": "local_user",
+			"username": user, "password": password, "ca_cert": f.CACertPEM}
+	}
+	renewProbe := func(name string) any {
+		t.Helper()
+		s, err := c.Logical().ReadWithContext(ctx, "forticloud/config/"+name)
+		if err != nil || s == nil {
+			t.Fatalf("read config/%s: %v", name, err)
+		}
+		return s.Data["renew_probe"]
+	}
+
+	configure(t, c, "forticloud", "restricted", admin(restrictedUser, restrictedPassword))
+	if got := renewProbe("restricted"); got != "cli_status" {
+		t.Errorf("renew_probe of the restricted admin's config = %v, want cli_status", got)
+	}
+	s := readCreds(t, c, "forticloud", "restricted")
+	sid := str(t, s, "session")
+	renew(t, c, s.LeaseID)
+	if !f.SessionAlive(sid) {
+		t.Fatal("the session died on renew")
+	}
+	f.ExpireSession(sid)
+	if _, err := c.Sys().RenewWithContext(ctx, s.LeaseID, 0); err == nil || !strings.Contains(err.Error(), "no longer alive") {
+		t.Errorf("renew of a gone session: %v, want a refusal saying it is no longer alive", err)
+	}
+	revoke(t, c, s.LeaseID)
+
+	w := write(t, c, "forticloud/config/blind", admin(blindUser, blindPassword))
+	if w == nil || !strings.Contains(strings.Join(w.Warnings, "\n"), "renew cannot tell") {
+		t.Errorf("config write of an admin no status call answers: %v, want a warning", w)
+	}
+	write(t, c, "forticloud/roles/blind", map[string]any{"config": "blind", "ttl": "10m", "max_ttl": "1h"})
+	if got := renewProbe("blind"); got != "none" {
+		t.Errorf("renew_probe of the blind admin's config = %v, want none", got)
+	}
+	b := readCreds(t, c, "forticloud", "blind")
+	r := renew(t, c, b.LeaseID)
+	if !strings.Contains(strings.Join(r.Warnings, "\n"), "not checked") {
+		t.Errorf("renew of an unchecked session: warnings %q, want one saying so", r.Warnings)
+	}
+	revoke(t, c, b.LeaseID)
+	if n := f.LiveSessions(); n != 0 {
+		t.Errorf("%d sessions live after revoke", n)
+	}
+}

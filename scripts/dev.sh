@@ -51,6 +51,8 @@ v secrets enable -path=forticloud -plugin-version="$version" "$plugin" >/dev/nul
 ca=@"$dev/fortitest-ca.pem"
 v write forticloud/config/faz type=fortianalyzer url="$fake_url" auth_method=local_user \
   username=demo-admin password=demo-password ca_cert="$ca" >/dev/null
+v write forticloud/config/faz-restricted type=fortianalyzer url="$fake_url" auth_method=local_user \
+  username=demo-restricted-admin password=demo-password ca_cert="$ca" >/dev/null
 v write forticloud/config/faz-cloud type=fortianalyzer url="$fake_url" auth_method=forticloud_token \
   token=demo-forticloud-token ca_cert="$ca" >/dev/null
 v write forticloud/config/fmg type=fortimanager url="$fake_url" auth_method=forticloud_api_user \
@@ -58,6 +60,7 @@ v write forticloud/config/fmg type=fortimanager url="$fake_url" auth_method=fort
 v write forticloud/config/lan type=fortilan url="$fake_url" account_id=acct@example.com \
   username=ops@example.com password=demo-lan-password ca_cert="$ca" >/dev/null
 v write forticloud/roles/demo config=faz ttl=15m max_ttl=8h >/dev/null
+v write forticloud/roles/restricted config=faz-restricted ttl=15m max_ttl=8h >/dev/null
 v write forticloud/roles/faz-cloud config=faz-cloud ttl=15m max_ttl=8h >/dev/null
 v write forticloud/roles/fmg config=fmg ttl=15m max_ttl=8h >/dev/null
 v write forticloud/roles/netops config=lan ttl=30m >/dev/null
@@ -70,6 +73,7 @@ The fake Fortinet API is at $fake_url (its CA: $dev/fortitest-ca.pem). Logs: $de
 In another shell:
   export VAULT_ADDR=$VAULT_ADDR VAULT_TOKEN=root
   vault read forticloud/creds/demo          # a FortiAnalyzer session (local admin), under a lease
+  vault read forticloud/creds/restricted    # a session of an admin without System Settings access
   vault read forticloud/creds/faz-cloud     # a FortiAnalyzer session from a FortiCloud token
   vault read forticloud/creds/fmg           # a FortiManager session through a FortiCloud API user
   vault read forticloud/creds/netops        # a FortiLAN Cloud access token

@@ -4,7 +4,8 @@
 // One HTTPS server, with its own freshly generated CA (ECDSA P-256), serves on one port:
 //
 //   - FortiAnalyzer/FortiManager JSON-RPC: POST /jsonrpc with /sys/login/user, /sys/login/cloud,
-//     /sys/logout and /sys/status, idle expiry of sessions and a per-admin login-max;
+//     /sys/logout, /sys/status and /cli/global/system/status, idle expiry of sessions, a
+//     per-admin login-max, and admin profiles (Profile) that refuse status calls with -11;
 //   - FAZ Cloud's exchange: POST /p/forticloud_jsonrpc_login/;
 //   - FortiLAN Cloud: POST /api/v1/auth, POST /api/v1/auth/invalidate_token, any other
 //     /api/v1/* call as "a call that needs a token", and the auth rate limit;

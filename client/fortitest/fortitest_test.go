@@ -318,6 +318,78 @@ func TestSessionIdle(t *testing.T) {
 	}
 }
 
+// An admin's profile decides which status calls answer its live sessions; a gone session gets
+// -11 from both, whatever the profile, and a refused call does not reset the idle timer.
+func TestAdminProfiles(t *testing.T) {
+	s := fortitest.NewServerT(t)
+	s.SetSessionIdle(time.Minute)
+	const sys, cli = "/sys/status", "/cli/global/system/status"
+	for _, tc := range []struct {
+		name    string
+		profile fortitest.Profile
+		sys     int // code for a live session
+		cli     int
+	}{
+		{"super user", fortitest.ProfileSuperUser, 0, 0},
+		{"no system settings", fortitest.ProfileNoSystemSettings, -11, 0},
+		{"no status", fortitest.ProfileNoStatus, -11, -11},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			user := "admin-" + strings.ReplaceAll(tc.name, " ", "-")
+			s.AddAdminProfile(user, "pw-123456", tc.profile)
+			sid := loginUser(t, s, user, "pw-123456").session
+			if sid == "" {
+				t.Fatal("login refused")
+			}
+			for _, c := range []struct {
+				url  string
+				want int
+			}{{sys, tc.sys}, {cli, tc.cli}} {
+				out := sessionCall(t, s, "get", c.url, sid)
+				if out.code != c.want {
+					t.Errorf("%s of a live session = %+v, want %d", c.url, out, c.want)
+				}
+				if out.code == 0 && out.data["Hostname"] != "fortitest" {
+					t.Errorf("%s answered no status data: %+v", c.url, out)
+				}
+				if out.code == -11 && out.message != "No permission for the resource" {
+					t.Errorf("%s: message %q, want the one a gone session gets", c.url, out.message)
+				}
+			}
+			// Refused calls do not count as use.
+			s.Advance(40 * time.Second)
+			if tc.sys != 0 && tc.cli != 0 {
+				sessionCall(t, s, "get", sys, sid)
+				sessionCall(t, s, "get", cli, sid)
+				s.Advance(40 * time.Second)
+				if s.SessionAlive(sid) {
+					t.Error("a refused status call reset the idle timer")
+				}
+			}
+			s.ExpireSession(sid)
+			for _, url := range []string{sys, cli} {
+				if out := sessionCall(t, s, "get", url, sid); out.code != -11 {
+					t.Errorf("%s of a gone session = %+v, want -11", url, out)
+				}
+			}
+		})
+	}
+	// AddAdmin keeps an admin's profile; AddAdminProfile changes it, for open sessions too.
+	s.AddAdminProfile("changing", "pw-123456", fortitest.ProfileNoSystemSettings)
+	s.AddAdmin("changing", "pw-654321")
+	sid := loginUser(t, s, "changing", "pw-654321").session
+	if out := sessionCall(t, s, "get", sys, sid); out.code != -11 {
+		t.Errorf("AddAdmin reset the profile: /sys/status = %+v", out)
+	}
+	s.AddAdminProfile("changing", "pw-654321", fortitest.ProfileSuperUser)
+	if out := sessionCall(t, s, "get", sys, sid); out.code != 0 {
+		t.Errorf("after a profile change: /sys/status = %+v", out)
+	}
+	if out := sessionCall(t, s, "exec", cli, sid); out.code != fortitest.CodeDataInvalid {
+		t.Errorf("exec %s = %+v, want -10", cli, out)
+	}
+}
+
 func TestLoginMax(t *testing.T) {
 	s := fortitest.NewServerT(t)
 	s.AddAdmin("admin", "pw-123456")

@@ -168,12 +168,13 @@ func (s *Server) rpc(req *rpcRequest) (code int, msg string, data any, sid strin
 		}
 		delete(s.state.sessions, req.session)
 		return CodeOK, "OK", nil, ""
-	case "/sys/status":
+	case "/sys/status", "/cli/global/system/status":
 		if req.method != "get" {
 			return CodeDataInvalid, "The data is invalid for selected url", nil, ""
 		}
 		ss := s.sessionLive(req.session)
-		if ss == nil {
+		if ss == nil || !s.state.profiles[ss.user].mayRead(req.url) {
+			// The same answer for both: a client cannot tell them apart by it.
 			return CodeNoSession, "No permission for the resource", nil, ""
 		}
 		if !req.keepIdle {
@@ -182,6 +183,35 @@ func (s *Server) rpc(req *rpcRequest) (code int, msg string, data any, sid strin
 		return CodeOK, "OK", statusData(), ""
 	}
 	return CodeInvalidURL, "Invalid url", nil, ""
+}
+
+// Profile is what an admin's profile lets it read, as far as the session probes go: the
+// status calls clients make to learn whether a session is alive.
+type Profile int
+
+const (
+	// ProfileSuperUser reads everything: /sys/status and /cli/global/system/status answer 0.
+	// Every admin has it unless given another.
+	ProfileSuperUser Profile = iota
+	// ProfileNoSystemSettings lacks system settings access: /sys/status answers -11 to its live
+	// sessions, as to a gone one, while /cli/global/system/status answers 0 (what Fortinet's
+	// Ansible client falls back to) [fortinet-apis.md §5].
+	ProfileNoSystemSettings
+	// ProfileNoStatus may read neither: both answer -11 to its live sessions. No source
+	// reports such a profile; it stands for one that shuts out every probe a client knows.
+	ProfileNoStatus
+)
+
+// mayRead reports whether the profile lets a live session read one of the status urls. A call
+// it refuses does not reset the session's idle timer (not published: the unkind reading).
+func (p Profile) mayRead(url string) bool {
+	switch p {
+	case ProfileNoSystemSettings:
+		return url != "/sys/status"
+	case ProfileNoStatus:
+		return false
+	}
+	return true
 }
 
 // statusData is /sys/status's answer.

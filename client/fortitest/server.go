@@ -95,6 +95,7 @@ type state struct {
 	oauthAccess    map[string]*oauthToken
 	oauthRefresh   map[string]*oauthToken
 	oauthLiveByAPI map[string]*oauthToken // API ID -> its one live token pair
+	profiles       map[string]Profile     // admin -> its profile; absent: ProfileSuperUser
 }
 
 type session struct {
@@ -160,6 +161,7 @@ func NewUnstartedServer() *Server {
 		calls:          map[string]int{},
 		protos:         map[string]map[string]int{},
 		admins:         map[string]string{},
+		profiles:       map[string]Profile{},
 		sessions:       map[string]*session{},
 		cloudTokens:    map[string]time.Time{},
 		lanUsers:       map[lanKey]string{},
@@ -228,11 +230,21 @@ func (s *Server) now() time.Time { return time.Now().Add(s.state.offset) }
 
 // ---- setup ----
 
-// AddAdmin adds (or changes the password of) a FAZ/FMG admin for /sys/login/user.
+// AddAdmin adds (or changes the password of) a FAZ/FMG admin for /sys/login/user. A new admin
+// has ProfileSuperUser; an existing one keeps its profile.
 func (s *Server) AddAdmin(user, password string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.state.admins[user] = password
+}
+
+// AddAdminProfile adds (or changes) a FAZ/FMG admin with the given profile. A profile change
+// applies to the admin's open sessions too.
+func (s *Server) AddAdminProfile(user, password string, p Profile) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state.admins[user] = password
+	s.state.profiles[user] = p
 }
 
 // AddCloudToken adds a FortiCloud token that /sys/login/cloud and the FAZ Cloud exchange accept,

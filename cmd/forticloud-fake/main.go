@@ -27,6 +27,10 @@ const (
 	DemoAPIPassword = "demo-api-password"
 )
 
+// DemoRestrictedAdmin (password DemoPassword) has a profile without system settings access:
+// /sys/status answers -11 to its live sessions, /cli/global/system/status answers 0.
+const DemoRestrictedAdmin = "demo-restricted-admin"
+
 type info struct {
 	URL    string `json:"url"`
 	CAFile string `json:"ca_file"`
@@ -58,6 +62,7 @@ func main() {
 	defer s.Close()
 
 	s.AddAdmin(DemoAdmin, DemoPassword)
+	s.AddAdminProfile(DemoRestrictedAdmin, DemoPassword, fortitest.ProfileNoSystemSettings)
 	s.AddCloudToken(DemoCloudToken, 0)
 	s.AddLANUser(DemoLANAccount, DemoLANUser, DemoLANPassword, false)
 	s.AddAPIUser(DemoAPIID, DemoAPIPassword)
