@@ -95,6 +95,8 @@ type state struct {
 	oauthAccess    map[string]*oauthToken
 	oauthRefresh   map[string]*oauthToken
 	oauthLiveByAPI map[string]*oauthToken // API ID -> its one live token pair
+	lanGone        GoneAnswer             // invalidate_token's answer for a token not live
+	oauthGone      GoneAnswer             // revoke_token's answer for a token unknown
 }
 
 type session struct {
