@@ -17,7 +17,7 @@ func secretSession(b *backend) *framework.Secret {
 	return &framework.Secret{
 		Type: secretSessionType,
 		Fields: map[string]*framework.FieldSchema{
-			"session": {Type: framework.TypeString, Description: "JSON-RPC session id, for the \"session\" member of every request."},
+			"session": {Type: framework.TypeString, Description: "JSON-RPC session id, for the \"session\" member of every request.", DisplayAttrs: &framework.DisplayAttributes{Sensitive: true}},
 			"url":     {Type: framework.TypeString, Description: "Where to use the session: the product's base URL (JSON-RPC at <url>/jsonrpc)."},
 		},
 		Renew:  b.sessionRenew,

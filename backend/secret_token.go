@@ -18,11 +18,23 @@ const secretTokenType = "access_token"
 // only spend a rate-limited call.
 const expiredSlack = time.Minute
 
+// expiryMargin keeps a lease's end before its token's expiry despite how Vault counts: in whole
+// seconds (the issue time and now truncated), yet it ends the lease at the exact now plus the
+// TTL it worked out, up to a second later than the whole seconds say. The second second absorbs
+// the time between this answer and Vault's own reading of the clock.
+const expiryMargin = 2 * time.Second
+
+// leaseRoom is the longest TTL (at issue, start now) or max TTL (at renew, start the lease's
+// issue time) that Vault can turn into a lease that ends no later than exp.
+func leaseRoom(exp, start time.Time) time.Duration {
+	return exp.Sub(start.Truncate(time.Second)) - expiryMargin
+}
+
 func secretToken(b *backend) *framework.Secret {
 	return &framework.Secret{
 		Type: secretTokenType,
 		Fields: map[string]*framework.FieldSchema{
-			"access_token": {Type: framework.TypeString, Description: "Access token, for Authorization: Bearer."},
+			"access_token": {Type: framework.TypeString, Description: "Access token, for Authorization: Bearer.", DisplayAttrs: &framework.DisplayAttributes{Sensitive: true}},
 			"expires_at":   {Type: framework.TypeString, Description: "When the token expires upstream (RFC 3339)."},
 			"url":          {Type: framework.TypeString, Description: "Where to use the token (FortiLAN base URL)."},
 			"token_type":   {Type: framework.TypeString, Description: "Token type (Bearer), for forticloud."},
@@ -40,11 +52,12 @@ func (b *backend) tokenRenew(ctx context.Context, req *logical.Request, _ *frame
 	}
 	ttl, maxTTL := b.ttls(ctx, req.Storage, l)
 	if exp := l.expiresAt(); !exp.IsZero() {
-		if !time.Now().Before(exp) {
-			return logical.ErrorResponse("the token expired upstream at %s: read creds again", exp.UTC().Format(time.RFC3339)), nil
+		if leaseRoom(exp, time.Now()) <= 0 {
+			return logical.ErrorResponse("the token expires upstream at %s: read creds again", exp.UTC().Format(time.RFC3339)), nil
 		}
-		// Vault counts MaxTTL from the lease's issue time on renew.
-		limit := exp.Sub(req.Secret.IssueTime)
+		// Vault counts MaxTTL from the lease's issue time on renew, and caps the TTL (the
+		// increment asked for, if any) by it.
+		limit := leaseRoom(exp, req.Secret.IssueTime)
 		if maxTTL == 0 || maxTTL > limit {
 			maxTTL = limit
 		}
@@ -74,20 +87,33 @@ func (b *backend) tokenRevoke(ctx context.Context, req *logical.Request, _ *fram
 }
 
 func (b *backend) invalidateToken(ctx context.Context, s logical.Storage, l leaseInternal) error {
-	if exp := l.expiresAt(); !exp.IsZero() && time.Since(exp) > expiredSlack {
+	return b.endToken(ctx, s, l, l.AccessToken, l.expiresAt())
+}
+
+// endToken ends a token upstream, where the lease l says it lives: the lease's own, or the
+// shared one it held. A token already gone there counts as ended, and so does one past its
+// expiry (exp; zero when unknown) whatever the upstream answered: down, slow or refusing, it
+// cannot keep an expired token alive. Well past expiry, the token is not even sent.
+func (b *backend) endToken(ctx context.Context, s logical.Storage, l leaseInternal, token string, exp time.Time) error {
+	expired := !exp.IsZero() && !time.Now().Before(exp)
+	if expired && time.Since(exp) > expiredSlack {
 		return nil
 	}
 	conn, done, err := b.conn(ctx, s, l)
-	if err != nil {
+	if err == nil {
+		defer done()
+		err = conn.Tokens.Revoke(ctx, token)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, client.ErrGone):
+		b.Logger().Debug("revoke: token already gone upstream", "config", l.Config)
+	case expired:
+		b.Logger().Debug("revoke: token past its expiry; the upstream's failure does not matter", "config", l.Config, "error", err)
+	default:
 		return err
 	}
-	defer done()
-	err = conn.Tokens.Revoke(ctx, l.AccessToken)
-	if errors.Is(err, client.ErrGone) {
-		b.Logger().Debug("revoke: token already gone upstream", "config", l.Config)
-		return nil
-	}
-	return err
+	return nil
 }
 
 // tokenData is what a token lease shows its holder.
@@ -109,7 +135,7 @@ func (b *backend) capAtExpiry(resp *logical.Response, exp time.Time) error {
 	if exp.IsZero() {
 		return nil
 	}
-	left := time.Until(exp).Truncate(time.Second)
+	left := leaseRoom(exp, time.Now())
 	if left <= 0 {
 		return fmt.Errorf("the upstream issued a token that already expired at %s: check the clocks", exp.UTC().Format(time.RFC3339))
 	}

@@ -262,15 +262,12 @@ func (b *backend) release(ctx context.Context, s logical.Storage, l leaseInterna
 		sh.Leases--
 		return writeShare(ctx, s, key, sh)
 	}
-	if sh.ExpiresAt == 0 || time.Since(time.Unix(sh.ExpiresAt, 0)) < expiredSlack {
-		conn, done, err := b.conn(ctx, s, l)
-		if err != nil {
-			return err
-		}
-		defer done()
-		if err := conn.Tokens.Revoke(ctx, sh.AccessToken); err != nil && !errors.Is(err, client.ErrGone) {
-			return err
-		}
+	var exp time.Time
+	if sh.ExpiresAt != 0 {
+		exp = time.Unix(sh.ExpiresAt, 0)
+	}
+	if err := b.endToken(ctx, s, l, sh.AccessToken, exp); err != nil {
+		return err
 	}
 	if err := s.Delete(ctx, key); err != nil {
 		return fmt.Errorf("delete token share: %w", err)

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
@@ -52,7 +53,8 @@ func (b *backend) walRollback(ctx context.Context, req *logical.Request, kind st
 	return nil
 }
 
-// revokeOAuth revokes an API user's OAuth token; IAM answers alike whether it lived or not.
+// revokeOAuth revokes an API user's OAuth token; IAM answers alike whether it lived or not,
+// and an answer that says it is gone counts as revoked.
 func (b *backend) revokeOAuth(ctx context.Context, s logical.Storage, l leaseInternal) error {
 	conn, done, err := b.conn(ctx, s, l)
 	if err != nil {
@@ -62,5 +64,8 @@ func (b *backend) revokeOAuth(ctx context.Context, s logical.Storage, l leaseInt
 	start := time.Now()
 	err = conn.OAuth.Revoke(ctx, l.ClientID, l.AccessToken)
 	b.metrics.observe(l.Type, "revoke", client.Outcome(err), time.Since(start))
+	if errors.Is(err, client.ErrGone) {
+		return nil
+	}
 	return err
 }

@@ -17,8 +17,9 @@ var (
 	// ErrRefused: the upstream refused the credentials or the request. Retrying will not help,
 	// and for logins may lock the account out.
 	ErrRefused = errors.New("refused")
-	// ErrGone: the session or token no longer exists upstream (FAZ -11, FortiLAN 401).
-	// For a logout or an invalidation this means the work is already done.
+	// ErrGone: the session, token or object no longer exists upstream, as gone.go reads the
+	// answers (FAZ -11 on logout, FortiLAN 401, 400 invalid_token, ...). For a logout, an
+	// invalidation or a revoke this means the work is already done.
 	ErrGone = errors.New("already gone")
 	// ErrRetryLater: a transient failure (network, 5xx, 429, timeout); the same call may
 	// succeed later.

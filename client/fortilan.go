@@ -60,8 +60,8 @@ func (c *FortiLAN) Login(ctx context.Context, u LANUser) (Token, error) {
 	return tok, nil
 }
 
-// Invalidate ends a token (/api/v1/auth/invalidate_token). A token the upstream no longer knows
-// (401) answers ErrGone.
+// Invalidate ends a token (/api/v1/auth/invalidate_token). An answer that says the token is
+// unknown, invalid or expired (see lanTokenGone) is ErrGone.
 func (c *FortiLAN) Invalidate(ctx context.Context, token string) error {
 	const op = "fortilan: invalidate token"
 	r := request{op: op, url: c.base + "/api/v1/auth/invalidate_token", bearer: token,
@@ -73,8 +73,8 @@ func (c *FortiLAN) Invalidate(ctx context.Context, token string) error {
 	switch {
 	case resp.status >= 200 && resp.status < 300:
 		return htmlSuccess(op, resp)
-	case resp.status == http.StatusUnauthorized:
-		return &Error{Op: op, Kind: ErrGone, Status: resp.status}
+	case lanTokenGone(resp.status, resp.body, token):
+		return goneError(r, resp)
 	}
 	return c.t.statusError(r, resp)
 }

@@ -133,7 +133,7 @@ func (i *sessionIssuer) Login(ctx context.Context) (string, error) {
 		// secret to lose: revoke it now, as pyFMG does. When that fails, the caller gets the
 		// token back (with the session, or with the exchange's error) and sees to it.
 		rerr := i.oauth.Revoke(context.WithoutCancel(ctx), i.clientID, tok.AccessToken)
-		if rerr != nil {
+		if rerr != nil && !errors.Is(rerr, ErrGone) {
 			left := &UnrevokedToken{Token: tok.AccessToken, ClientID: i.clientID, Err: rerr}
 			if err != nil {
 				return "", errors.Join(err, left)

@@ -263,12 +263,12 @@ func (c *JSONRPC) sessionCall(ctx context.Context, op, method, url, session stri
 	if err != nil {
 		return err
 	}
-	switch res.Code {
-	case codeOK:
+	switch {
+	case res.Code == codeOK:
 		return nil
-	case codeGone:
+	case rpcGone(endSession, res.Code):
 		return &Error{Op: c.product + ": " + op, Kind: ErrGone, Code: res.Code, Message: res.Message}
-	case codeInternal:
+	case res.Code == codeInternal:
 		return &Error{Op: c.product + ": " + op, Kind: ErrRetryLater, Code: res.Code, Message: res.Message}
 	default:
 		return &Error{Op: c.product + ": " + op, Kind: ErrRefused, Code: res.Code, Message: res.Message}

@@ -55,7 +55,8 @@ func (c *OAuth) grant(ctx context.Context, op string, body map[string]string, se
 	return tok, nil
 }
 
-// Revoke ends an access token. IAM answers 200 whether or not the token still existed.
+// Revoke ends an access token. IAM answers 200 whether or not the token still existed; an
+// answer that says the token is unknown, invalid or expired (see iamTokenGone) is ErrGone.
 func (c *OAuth) Revoke(ctx context.Context, clientID, token string) error {
 	const op = "forticloud iam: revoke token"
 	r := request{op: op, url: c.base + "/api/v1/oauth/revoke_token/",
@@ -64,8 +65,11 @@ func (c *OAuth) Revoke(ctx context.Context, clientID, token string) error {
 	if err != nil {
 		return err
 	}
-	if resp.status >= 200 && resp.status < 300 {
+	switch {
+	case resp.status >= 200 && resp.status < 300:
 		return htmlSuccess(op, resp)
+	case iamTokenGone(resp.status, resp.body, token):
+		return goneError(r, resp)
 	}
 	return c.t.statusError(r, resp)
 }

@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -283,4 +284,53 @@ func TestRenewRestrictedAdmin(t *testing.T) {
 	if n := f.LiveSessions(); n != 0 {
 		t.Errorf("%d sessions live after revoke", n)
 	}
+}
+
+// TestTokenRenewIncrementNeverPastExpiry: `vault lease renew -increment=4h` of a FortiLAN lease
+// never ends it past the token's expires_at, though Vault counts in whole seconds. The lease is
+// issued just after a second begins and renewed late in a second: the worst case for that
+// arithmetic, where the renewal's fraction of a second used to land past the expiry. Not
+// parallel, so that a loaded machine does not move the requests within their seconds.
+func TestTokenRenewIncrementNeverPastExpiry(t *testing.T) {
+	f := newFake(t)
+	f.SetLANTokenTTL(90 * time.Second)
+	v := newDevServer(t, serverOpts{})
+	c := v.client
+	ctx := context.Background()
+	configure(t, c, "forticloud", "lan", lanEmail(f)) // ttl 10m, max_ttl 1h
+	sleepToFraction(10 * time.Millisecond)
+	s := readCreds(t, c, "forticloud", "lan")
+	exp, err := time.Parse(time.RFC3339, str(t, s, "expires_at"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		sleepToFraction(850 * time.Millisecond)
+		if _, err := c.Sys().RenewWithContext(ctx, s.LeaseID, int((4 * time.Hour).Seconds())); err != nil {
+			t.Fatalf("renew -increment=4h: %v", err)
+		}
+		look, err := c.Sys().LookupWithContext(ctx, s.LeaseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end, err := time.Parse(time.RFC3339Nano, fmt.Sprint(look.Data["expire_time"]))
+		if err != nil {
+			t.Fatalf("expire_time %v: %v", look.Data["expire_time"], err)
+		}
+		if end.After(exp) {
+			t.Errorf("the renewed lease ends at %s, %s after the token expires upstream at %s",
+				end.Format(time.RFC3339Nano), end.Sub(exp), exp.Format(time.RFC3339))
+		}
+	}
+	revoke(t, c, s.LeaseID)
+}
+
+// sleepToFraction waits until the wall clock is d into a second.
+func sleepToFraction(d time.Duration) {
+	now := time.Now()
+	wait := d - now.Sub(now.Truncate(time.Second))
+	if wait < 0 {
+		wait += time.Second
+	}
+	time.Sleep(wait)
 }

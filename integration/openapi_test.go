@@ -75,6 +75,16 @@ func TestOpenAPI(t *testing.T) {
 			t.Errorf("answer schema %s names password", name)
 		}
 	}
+	// The credentials creds answers are secrets like the config's.
+	creds, _ := schemas["ForticloudGenerateCredentialsResponse"].(map[string]any)["properties"].(map[string]any)
+	for _, f := range []string{"session", "access_token"} {
+		prop, _ := creds[f].(map[string]any)
+		attrs, _ := prop["x-vault-displayAttrs"].(map[string]any)
+		if s, _ := attrs["sensitive"].(bool); !s {
+			t.Errorf("creds answer field %s is not marked sensitive", f)
+		}
+	}
+
 	metricsGet, _ := paths["/forticloud/metrics"].(map[string]any)["get"].(map[string]any)
 	ok200, _ := metricsGet["responses"].(map[string]any)["200"].(map[string]any)
 	if d, _ := ok200["description"].(string); !strings.Contains(d, "Prometheus") {

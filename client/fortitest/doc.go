@@ -16,7 +16,8 @@
 // specs/fortinet-apis.md: request and answer shapes, status codes (JSON-RPC always answers
 // HTTP 200 and puts the result in result[0].status), -11 for a session that is gone, expires_in
 // as a UNIX time for FortiLAN and as seconds for IAM, 3600 s tokens for client_id FortiManager
-// and 14400 s for the others, revocation answering 200 for unknown tokens. Where that document
+// and 14400 s for the others, revocation answering 200 for unknown tokens (SetLANGone and
+// SetOAuthGone pick other ways of saying "already gone", see GoneAnswer). Where that document
 // marks a fact as inferred or unpublished (error bodies, the code of a wrong password, what a rate
 // limit overrun answers), the fake picks one plausible answer and says so in the doc comment of
 // the matching setting; tests should not depend on those choices more than the client does.

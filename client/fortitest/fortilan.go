@@ -81,8 +81,11 @@ func (s *Server) rateLimited() (time.Duration, bool) {
 }
 
 // serveLANInvalidate is POST /api/v1/auth/invalidate_token with Authorization: Bearer <token>
-// and {"access_token": <token>}: 200 {} when the token was live, 401 when it is unknown, expired
-// or already invalidated, 400 when the body names another token.
+// and {"access_token": <token>}: 200 {} when the token was live; for a token that is unknown,
+// expired or already invalidated, 401 {"error":"invalid token"} or the shape SetLANGone picks;
+// 400 {"error":"invalid request body"} when the body is not an object naming access_token, 400
+// {"error":"access_token does not match"} when it names another token (the Bearer is checked
+// first, as an API's authentication runs before its handler). Not published: guesses.
 func (s *Server) serveLANInvalidate(w http.ResponseWriter, r *http.Request, body []byte) {
 	if r.Method != http.MethodPost {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
@@ -92,14 +95,20 @@ func (s *Server) serveLANInvalidate(w http.ResponseWriter, r *http.Request, body
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if tok == "" || !s.lanTokenLive(tok) {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid token"})
+		writeGone(w, s.state.lanGone, func() {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid token"})
+		})
 		return
 	}
-	if m, ok := decodeObject(body); ok {
-		if named := str(m, "access_token"); named != "" && named != tok {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "access_token does not match"})
-			return
-		}
+	m, ok := decodeObject(body)
+	named := str(m, "access_token")
+	if !ok || named == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid request body"})
+		return
+	}
+	if named != tok {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "access_token does not match"})
+		return
 	}
 	delete(s.state.lanTokens, tok)
 	writeJSON(w, http.StatusOK, map[string]any{})

@@ -94,8 +94,9 @@ func (s *Server) serveOAuthToken(w http.ResponseWriter, r *http.Request, body []
 }
 
 // serveOAuthRevoke is IAM's POST /api/v1/oauth/revoke_token/ {"client_id","token"}: 200 whether
-// or not the token existed, 400 for an empty token, 401 when client_id is not the one the token
-// was issued for. Either token of a pair revokes both.
+// or not the token existed (or the shape SetOAuthGone picks for one that did not), 400 for an
+// empty token, 401 when client_id is not the one the token was issued for. Either token of a
+// pair revokes both.
 func (s *Server) serveOAuthRevoke(w http.ResponseWriter, r *http.Request, body []byte) {
 	m, ok := oauthRequest(w, r, body)
 	if !ok {
@@ -112,14 +113,23 @@ func (s *Server) serveOAuthRevoke(w http.ResponseWriter, r *http.Request, body [
 	if t == nil {
 		t = s.state.oauthRefresh[tok]
 	}
+	live := false
 	if t != nil {
 		if t.clientID != str(m, "client_id") {
 			oauthError(w, http.StatusUnauthorized, "invalid_client", "Invalid client_id for this token.")
 			return
 		}
+		live = tok == t.refresh || s.now().Before(t.expires)
 		s.killOAuth(t)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": "token revoked"})
+	revoked := func() {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": "token revoked"})
+	}
+	if !live {
+		writeGone(w, s.state.oauthGone, revoked)
+		return
+	}
+	revoked()
 }
 
 // killOAuth ends a token pair; s.mu must be held.

@@ -96,6 +96,8 @@ type state struct {
 	oauthRefresh   map[string]*oauthToken
 	oauthLiveByAPI map[string]*oauthToken // API ID -> its one live token pair
 	profiles       map[string]Profile     // admin -> its profile; absent: ProfileSuperUser
+	lanGone        GoneAnswer             // invalidate_token's answer for a token not live
+	oauthGone      GoneAnswer             // revoke_token's answer for a token unknown
 }
 
 type session struct {
