@@ -15,7 +15,8 @@ type FortiLAN struct {
 	base    string
 	t       *Transport
 	now     func() time.Time
-	limiter *LoginLimiter // nil: no limit
+	limiter *LoginLimiter // logins; nil: no limit
+	calls   *LoginLimiter // every other call; nil: no limit
 }
 
 // NewFortiLAN returns a client for base (https://fortilan.forticloud.com or a region). Logins
@@ -23,6 +24,11 @@ type FortiLAN struct {
 func NewFortiLAN(base string, t *Transport, limiter *LoginLimiter) *FortiLAN {
 	return &FortiLAN{base: strings.TrimRight(base, "/"), t: t, now: time.Now, limiter: limiter}
 }
+
+// SetCallLimiter makes every call but logins (invalidate_token) wait on l, which may be shared
+// by every client of one base URL, or be nil (no limit, the default). FortiLAN counts these
+// calls apart from logins [fortinet-apis.md §2]. Call it before the client is used.
+func (c *FortiLAN) SetCallLimiter(l *LoginLimiter) { c.calls = l }
 
 // LANUser is an email or IAM user's login.
 type LANUser struct {
@@ -64,8 +70,16 @@ func (c *FortiLAN) Login(ctx context.Context, u LANUser) (Token, error) {
 // unknown, invalid or expired (see lanTokenGone) is ErrGone.
 func (c *FortiLAN) Invalidate(ctx context.Context, token string) error {
 	const op = "fortilan: invalidate token"
+	// Every attempt, retries included, counts against FortiLAN's other calls a minute; the
+	// first queues within the caller's deadline (a mass revoke queues here), and a 429's
+	// Retry-After holds back the other calls to this base URL too.
 	r := request{op: op, url: c.base + "/api/v1/auth/invalidate_token", bearer: token,
-		body: map[string]string{"access_token": token}, secrets: []string{token}}
+		body: map[string]string{"access_token": token}, secrets: []string{token},
+		beforeRetry: func(ctx context.Context) error { return c.calls.Wait(ctx, op) },
+		rateLimited: c.calls.HoldOff}
+	if err := c.calls.Wait(ctx, op); err != nil {
+		return err
+	}
 	resp, err := c.t.post(ctx, r)
 	if err != nil {
 		return err

@@ -84,7 +84,9 @@ func Dial(s Settings) (*Conn, error) {
 			if base == "" {
 				base = p.DefaultURL
 			}
-			c.Tokens = &lanIssuer{s: s, lan: NewFortiLAN(base, t, s.Limiter)}
+			lan := NewFortiLAN(base, t, s.Limiter)
+			lan.SetCallLimiter(s.CallLimiter)
+			c.Tokens = &lanIssuer{s: s, lan: lan}
 		}
 	}
 	if s.Observer != nil {

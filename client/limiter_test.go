@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -214,5 +215,167 @@ func TestLoginLimiterCancelled(t *testing.T) {
 	}
 	if err := l.Wait(context.Background(), "op"); err != nil {
 		t.Fatalf("the slot a cancelled request did not use is gone: %v", err)
+	}
+}
+
+// A hold (the upstream's 429 with Retry-After) keeps new requests and queued ones from starting
+// before it ends, and the record stays in order with one slot per request.
+func TestCallWindowHoldOff(t *testing.T) {
+	var none *LoginLimiter
+	hold := none.HoldOff // the request hook of a config without a limit
+	hold(time.Second)
+
+	w := NewCallWindow()
+	w.window = time.Second
+	l := w.Limiter(5)
+	ctx := context.Background()
+	start := time.Now()
+	l.HoldOff(200 * time.Millisecond)
+	if err := l.Wait(ctx, "op"); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Fatalf("a request started %s into a 200ms hold", d)
+	}
+	// A request queued behind a hold, when a longer hold comes, waits for that one too.
+	l.HoldOff(100 * time.Millisecond)
+	start = time.Now()
+	done := make(chan error, 1)
+	go func() { done <- l.Wait(ctx, "op") }()
+	for {
+		w.mu.Lock()
+		n := len(w.times)
+		w.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	l.HoldOff(500 * time.Millisecond)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 450*time.Millisecond {
+		t.Fatalf("a queued request went %s after a hold of 500ms began", d)
+	}
+	w.mu.Lock()
+	n, sorted := len(w.times), slices.IsSortedFunc(w.times, time.Time.Compare)
+	w.mu.Unlock()
+	if n != 2 || !sorted {
+		t.Fatalf("record of %d slots (want 2), in order %v", n, sorted)
+	}
+}
+
+// A hold past the request's deadline answers at once, saying when to retry, in calls.
+func TestCallWindowHoldPastDeadline(t *testing.T) {
+	l := NewCallWindow().Limiter(60)
+	l.HoldOff(time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := l.Wait(ctx, "fortilan: invalidate token")
+	if !errors.Is(err, ErrRetryLater) || !RateLimited(err) || RetryAfter(err) < 50*time.Second ||
+		!strings.Contains(err.Error(), "at most 60 calls a minute") {
+		t.Fatalf("err %v", err)
+	}
+	if time.Since(start) > 50*time.Millisecond {
+		t.Fatal("a hopeless wait queued")
+	}
+}
+
+// Without a deadline, a call queues for up to a window (a synchronous revoke-prefix revokes one
+// lease after another on a context without one), a login only for maxQueue.
+func TestCallWindowQueuesWithoutDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		w      *LoginWindow
+		queues bool
+	}{
+		{"login", NewLoginWindow(), false},
+		{"call", NewCallWindow(), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := tc.w.Limiter(1)
+			if err := l.Wait(context.Background(), "op"); err != nil {
+				t.Fatal(err)
+			}
+			// The next slot is a minute away: a call queues (until cancelled here), a login is
+			// refused at once.
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(50*time.Millisecond, cancel)
+			err := l.Wait(ctx, "op")
+			if queued := errors.Is(err, context.Canceled); queued != tc.queues || !errors.Is(err, ErrRetryLater) {
+				t.Fatalf("err %v; queued %v, want %v", err, queued, tc.queues)
+			}
+		})
+	}
+}
+
+// lanTokens logs in n times to the fake and returns the tokens.
+func lanTokens(t *testing.T, s *fortitest.Server, tr *Transport, n int) []string {
+	t.Helper()
+	s.AddLANUser("acct@example.com", "ops@example.com", "lan-password-1", false)
+	lan := NewFortiLAN(s.URL, tr, nil)
+	u := LANUser{AccountID: "acct@example.com", UserName: "ops@example.com", Password: "lan-password-1"}
+	var out []string
+	for range n {
+		tok, err := lan.Login(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tok.AccessToken)
+	}
+	return out
+}
+
+// Invalidations wait for a slot of the call window: past the limit, with no slot within the
+// deadline, they answer "retry later" without calling the upstream.
+func TestFortiLANInvalidatePaced(t *testing.T) {
+	s := fortitest.NewServerT(t)
+	s.SetAuthRateLimit(0)
+	s.SetCallRateLimit(3)
+	tr, err := NewTransport(Options{TLS: TLSConfig{CACert: s.CACertPEM}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks := lanTokens(t, s, tr, 5)
+	lan := NewFortiLAN(s.URL, tr, nil)
+	lan.SetCallLimiter(NewCallWindow().Limiter(3))
+	for i, tok := range toks {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := lan.Invalidate(ctx, tok)
+		cancel()
+		if i < 3 && err != nil || i >= 3 && !(RateLimited(err) && RetryAfter(err) > 30*time.Second) {
+			t.Fatalf("invalidation %d: %v", i+1, err)
+		}
+	}
+	if n, m := s.Calls("/api/v1/auth/invalidate_token"), s.TooManyRequests("/api/v1/auth/invalidate_token"); n != 3 || m != 0 {
+		t.Fatalf("the fake saw %d invalidations and answered %d with 429; want 3 and none", n, m)
+	}
+}
+
+// A 429 with Retry-After holds back the other calls of the window, not only the one retried:
+// the next invalidation answers "retry later" without calling the upstream.
+func TestFortiLANInvalidateHonoursRetryAfter(t *testing.T) {
+	s := fortitest.NewServerT(t)
+	s.SetAuthRateLimit(0)
+	s.SetCallRateLimit(2) // another client of the address spends the rest of the upstream's 60
+	tr, err := NewTransport(Options{TLS: TLSConfig{CACert: s.CACertPEM}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks := lanTokens(t, s, tr, 4)
+	lan := NewFortiLAN(s.URL, tr, nil)
+	lan.SetCallLimiter(NewCallWindow().Limiter(60))
+	for i, tok := range toks {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := lan.Invalidate(ctx, tok)
+		cancel()
+		if i < 2 && err != nil || i >= 2 && !(RateLimited(err) && RetryAfter(err) > 30*time.Second) {
+			t.Fatalf("invalidation %d: %v", i+1, err)
+		}
+	}
+	if n, m := s.Calls("/api/v1/auth/invalidate_token"), s.TooManyRequests("/api/v1/auth/invalidate_token"); n != 3 || m != 1 {
+		t.Fatalf("the fake saw %d invalidations and answered %d with 429; want 3 and 1", n, m)
 	}
 }

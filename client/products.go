@@ -95,6 +95,8 @@ type Settings struct {
 	Timeout    time.Duration
 	// Limiter paces logins to the product (FortiLAN's /api/v1/auth); nil for none.
 	Limiter *LoginLimiter
+	// CallLimiter paces FortiLAN's other calls (invalidate_token); nil for none.
+	CallLimiter *LoginLimiter
 	// Observer hears of every operation; nil for none.
 	Observer Observer
 }

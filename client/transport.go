@@ -168,6 +168,9 @@ type request struct {
 	// beforeRetry runs before each retry (a login limiter's wait, the first one being the
 	// caller's); an error ends the call.
 	beforeRetry func(context.Context) error
+	// rateLimited hears of every 429, with its Retry-After (0 when none): a limiter holds back
+	// the other requests of its window too.
+	rateLimited func(retryAfter time.Duration)
 }
 
 // response is an answer read whole, within the size cap.
@@ -234,6 +237,9 @@ func (t *Transport) post(ctx context.Context, r request) (*response, error) {
 				}
 			}
 			err = t.statusError(r, resp)
+			if resp.status == http.StatusTooManyRequests && r.rateLimited != nil {
+				r.rateLimited(RetryAfter(err))
+			}
 		}
 		last = err
 		if !errors.Is(err, ErrRetryLater) || ctx.Err() != nil || (r.creates && !safeToRepeat(err)) {

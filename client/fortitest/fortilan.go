@@ -14,14 +14,9 @@ func (s *Server) serveLANAuth(w http.ResponseWriter, r *http.Request, body []byt
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
 		return
 	}
-	s.mu.Lock()
-	if wait, limited := s.rateLimited(); limited {
-		s.mu.Unlock()
-		w.Header().Set("Retry-After", fmt.Sprint(int64((wait+time.Second-1)/time.Second)))
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many requests"})
+	if !s.withinRate(w, r.URL.Path, &s.state.authRateLimit, &s.state.authTimes) {
 		return
 	}
-	s.mu.Unlock()
 
 	m, ok := decodeObject(body)
 	if !ok {
@@ -54,21 +49,37 @@ func (s *Server) serveLANAuth(w http.ResponseWriter, r *http.Request, body []byt
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "expires_in": expiresIn})
 }
 
-// rateLimited counts one auth request in the rolling minute, or says how long to wait; s.mu
-// must be held.
-func (s *Server) rateLimited() (time.Duration, bool) {
-	limit := s.state.authRateLimit
+// withinRate counts one request to path against a per-minute limit and its record of the
+// minute (FortiLAN's auth requests, or its other calls: fields of s.state, read under s.mu), or
+// answers it 429 with Retry-After in seconds and reports false. Refused requests do not count.
+func (s *Server) withinRate(w http.ResponseWriter, path string, limit *int, times *[]time.Time) bool {
+	s.mu.Lock()
+	wait, limited := s.rateLimited(*limit, times)
+	if limited {
+		s.state.tooMany[path]++
+	}
+	s.mu.Unlock()
+	if limited {
+		w.Header().Set("Retry-After", fmt.Sprint(int64((wait+time.Second-1)/time.Second)))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many requests"})
+	}
+	return !limited
+}
+
+// rateLimited counts one request in the rolling minute of times, or says how long to wait;
+// s.mu must be held.
+func (s *Server) rateLimited(limit int, times *[]time.Time) (time.Duration, bool) {
 	if limit <= 0 {
 		return 0, false
 	}
 	now := s.now()
-	keep := s.state.authTimes[:0]
-	for _, t := range s.state.authTimes {
+	keep := (*times)[:0]
+	for _, t := range *times {
 		if now.Sub(t) < time.Minute {
 			keep = append(keep, t)
 		}
 	}
-	s.state.authTimes = keep
+	*times = keep
 	if len(keep) >= limit {
 		wait := keep[0].Add(time.Minute).Sub(now)
 		if wait < time.Second {
@@ -76,8 +87,14 @@ func (s *Server) rateLimited() (time.Duration, bool) {
 		}
 		return wait, true
 	}
-	s.state.authTimes = append(s.state.authTimes, now)
+	*times = append(keep, now)
 	return 0, false
+}
+
+// withinCallRate counts one of FortiLAN's calls other than auth (invalidate_token and the rest
+// of /api/v1/) against its own limit; see withinRate.
+func (s *Server) withinCallRate(w http.ResponseWriter, path string) bool {
+	return s.withinRate(w, path, &s.state.callRateLimit, &s.state.callTimes)
 }
 
 // serveLANInvalidate is POST /api/v1/auth/invalidate_token with Authorization: Bearer <token>

@@ -33,6 +33,9 @@ const (
 	DefaultLANTokenTTL = time.Hour
 	// DefaultAuthRateLimit is FortiLAN's documented auth rate limit per source IP and minute.
 	DefaultAuthRateLimit = 6
+	// DefaultCallRateLimit is FortiLAN's documented limit on its other calls (invalidate_token
+	// among them) per source IP and minute.
+	DefaultCallRateLimit = 60
 	// ServerName is a DNS name the leaf certificate is valid for, besides localhost, 127.0.0.1
 	// and ::1. Use it to test a TLS server name that differs from the URL's host.
 	ServerName = "fortitest.local"
@@ -79,6 +82,7 @@ type state struct {
 	lanRelative    bool
 	oauthTTL       time.Duration
 	authRateLimit  int
+	callRateLimit  int
 	latency        time.Duration
 	faults         []*faultEntry
 	exchangeProto  int
@@ -86,6 +90,8 @@ type state struct {
 	protos         map[string]map[string]int
 	conns          int
 	authTimes      []time.Time
+	callTimes      []time.Time
+	tooMany        map[string]int    // path -> requests answered 429 by a rate limit
 	admins         map[string]string // user -> password
 	sessions       map[string]*session
 	cloudTokens    map[string]time.Time // token -> expiry (zero: never)
@@ -160,6 +166,8 @@ func NewUnstartedServer() *Server {
 		loginMax:       DefaultLoginMax,
 		lanTTL:         DefaultLANTokenTTL,
 		authRateLimit:  DefaultAuthRateLimit,
+		callRateLimit:  DefaultCallRateLimit,
+		tooMany:        map[string]int{},
 		calls:          map[string]int{},
 		protos:         map[string]map[string]int{},
 		admins:         map[string]string{},
@@ -344,6 +352,21 @@ func (s *Server) SetAuthRateLimit(perMinute int) {
 	s.state.authTimes = nil
 }
 
+// SetCallRateLimit sets how many of FortiLAN's other calls (POST /api/v1/auth/invalidate_token
+// and any other /api/v1/ path but auth and IAM's oauth) the fake accepts per rolling minute,
+// DefaultCallRateLimit at first; 0 (or less) turns the limit off. Over the limit it answers 429
+// with Retry-After in seconds, as the auth limit does; TooManyRequests counts those answers.
+// Refused requests do not count.
+func (s *Server) SetCallRateLimit(perMinute int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if perMinute < 0 {
+		perMinute = 0
+	}
+	s.state.callRateLimit = perMinute
+	s.state.callTimes = nil
+}
+
 // SetLatency adds d to the handling of every request, for benchmarks. As on a real server, the
 // request is handled after the wait even if the client went away meanwhile.
 func (s *Server) SetLatency(d time.Duration) {
@@ -374,11 +397,20 @@ func (s *Server) Calls(path string) int {
 	return s.state.calls[path]
 }
 
-// ResetCalls sets every Calls and Protos counter back to zero.
+// TooManyRequests returns how many requests to the given URL path the fake's rate limits (auth,
+// calls) answered 429; injected faults are not counted.
+func (s *Server) TooManyRequests(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.tooMany[path]
+}
+
+// ResetCalls sets every Calls, Protos and TooManyRequests counter back to zero.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.state.calls = map[string]int{}
+	s.state.tooMany = map[string]int{}
 	s.state.protos = map[string]map[string]int{}
 }
 
@@ -591,9 +623,13 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, body
 	case path == "/api/v1/auth":
 		s.serveLANAuth(w, r, body)
 	case path == "/api/v1/auth/invalidate_token":
-		s.serveLANInvalidate(w, r, body)
+		if s.withinCallRate(w, path) {
+			s.serveLANInvalidate(w, r, body)
+		}
 	case strings.HasPrefix(path, "/api/v1/"):
-		s.serveLANCall(w, r)
+		if s.withinCallRate(w, path) {
+			s.serveLANCall(w, r)
+		}
 	case path == RedirectTarget:
 		writeJSON(w, http.StatusOK, map[string]any{"redirected": true})
 	default:

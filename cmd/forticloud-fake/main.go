@@ -44,6 +44,7 @@ func main() {
 	latency := flag.Duration("latency", 0, "delay added to every answer")
 	idle := flag.Duration("session-idle", fortitest.DefaultSessionIdle, "FAZ session idle timeout")
 	rate := flag.Int("auth-rate", fortitest.DefaultAuthRateLimit, "FortiLAN logins per minute (0: no limit)")
+	callRate := flag.Int("call-rate", fortitest.DefaultCallRateLimit, "FortiLAN calls but logins (invalidate_token) per minute (0: no limit)")
 	loginMax := flag.Int("login-max", fortitest.DefaultLoginMax, "FAZ sessions per admin")
 	flag.Parse()
 
@@ -69,6 +70,7 @@ func main() {
 	s.SetLatency(*latency)
 	s.SetSessionIdle(*idle)
 	s.SetAuthRateLimit(*rate)
+	s.SetCallRateLimit(*callRate)
 	s.SetLoginMax(*loginMax)
 
 	if err := os.WriteFile(*caOut, []byte(s.CACertPEM), 0o644); err != nil {
