@@ -44,9 +44,11 @@ type backend struct {
 	// writes serialises writes to one config or role, so that checks and the write agree.
 	writes keyedMutex
 
-	// limiters pace logins per base URL (FortiLAN allows 6 a minute from one address).
-	limMu    sync.Mutex
-	limiters map[string]*client.LoginWindow // by base URL
+	// limiters pace logins per base URL (FortiLAN allows 6 a minute from one address), and
+	// callWindows FortiLAN's other calls (60 a minute), which it counts apart.
+	limMu       sync.Mutex
+	limiters    map[string]*client.LoginWindow // by base URL
+	callWindows map[string]*client.LoginWindow // by base URL
 
 	metrics *metrics
 
@@ -65,10 +67,11 @@ func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 
 func newBackend() *backend {
 	b := &backend{
-		configs:  make(map[string]*cachedConfig),
-		roles:    make(map[string]*roleEntry),
-		limiters: make(map[string]*client.LoginWindow),
-		metrics:  newMetrics(),
+		configs:     make(map[string]*cachedConfig),
+		roles:       make(map[string]*roleEntry),
+		limiters:    make(map[string]*client.LoginWindow),
+		callWindows: make(map[string]*client.LoginWindow),
+		metrics:     newMetrics(),
 	}
 	minAge, err := time.ParseDuration(walRollbackMinAge)
 	if err != nil || minAge <= 0 {

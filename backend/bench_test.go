@@ -27,6 +27,7 @@ func newBenchEnv(tb testing.TB) *env {
 	tb.Helper()
 	fake := newFake(tb)
 	fake.SetLoginMax(1 << 30)
+	fake.SetCallRateLimit(0)
 
 	conf := logical.TestBackendConfig()
 	conf.StorageView = &logical.InmemStorage{}
@@ -88,7 +89,7 @@ func benchProducts(e *env) []struct {
 	}{
 		{"faz_local_user", e.fazLocal()},
 		{"faz_forticloud_token", e.fazCloud()},
-		{"fortilan_email_user", e.lanEmail()},
+		{"fortilan_email_user", with(e.lanEmail(), "call_rate_limit", 0)}, // FortiLAN's 60 a minute would be the measurement
 		// A share of the API user's live token: no upstream call, storage and WAL only.
 		{"fortilan_api_user_shared", e.lanAPIUser()},
 	}

@@ -29,6 +29,7 @@ type configEntry struct {
 	TLSSkipVerify  bool          `json:"tls_skip_verify,omitempty"`
 	RequestTimeout time.Duration `json:"request_timeout,omitempty"`
 	LoginRateLimit int           `json:"login_rate_limit,omitempty"` // fortilan: logins a minute; 0 none
+	CallRateLimit  int           `json:"call_rate_limit,omitempty"`  // fortilan: other calls a minute; 0 none
 	TokenStoredAt  int64         `json:"token_stored_at,omitempty"`  // UNIX seconds: FortiCloud tokens die within hours
 	// RenewProbe is the status call that tells this admin's live sessions from gone ones
 	// (client.Probe), as verify_connection found it; "" when not learnt.
@@ -97,11 +98,13 @@ func (b *backend) config(ctx context.Context, s logical.Storage, name string) (*
 	return c, nil
 }
 
-// dial connects to a config's product, its logins paced by the login window of its base URL.
+// dial connects to a config's product, its logins and other calls paced by the windows of its
+// base URL.
 func (b *backend) dial(c *configEntry) (*client.Conn, error) {
 	s := c.settings()
 	s.Observer = b.metrics.observe
 	s.Limiter = b.loginWindow(c.URL).Limiter(c.LoginRateLimit)
+	s.CallLimiter = b.callWindow(c.URL).Limiter(c.CallRateLimit)
 	return client.Dial(s)
 }
 
@@ -109,12 +112,23 @@ func (b *backend) dial(c *configEntry) (*client.Conn, error) {
 // mount that logs in there (each within its own login_rate_limit, counting all of them), and
 // kept across config changes so that a rewrite cannot reset it.
 func (b *backend) loginWindow(url string) *client.LoginWindow {
+	return b.window(b.limiters, url, client.NewLoginWindow)
+}
+
+// callWindow is loginWindow for FortiLAN's other calls (invalidate_token), within each
+// config's call_rate_limit.
+func (b *backend) callWindow(url string) *client.LoginWindow {
+	return b.window(b.callWindows, url, client.NewCallWindow)
+}
+
+// window returns m's record for url, started on first use; b.limMu guards every such map.
+func (b *backend) window(m map[string]*client.LoginWindow, url string, start func() *client.LoginWindow) *client.LoginWindow {
 	b.limMu.Lock()
 	defer b.limMu.Unlock()
-	w := b.limiters[url]
+	w := m[url]
 	if w == nil {
-		w = client.NewLoginWindow()
-		b.limiters[url] = w
+		w = start()
+		m[url] = w
 	}
 	return w
 }

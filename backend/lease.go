@@ -151,6 +151,9 @@ func (b *backend) conn(ctx context.Context, s logical.Storage, l leaseInternal) 
 		TLS:      client.TLSConfig{CACert: l.CACert, ServerName: l.TLSServerName, SkipVerify: l.TLSSkipVerify},
 		Timeout:  time.Duration(l.RequestTimeout) * time.Second,
 		Observer: b.metrics.observe,
+		// The config that set a limit is gone or points elsewhere: FortiLAN's own limit applies,
+		// in the window of the URL the token lives at.
+		CallLimiter: b.callWindow(l.URL).Limiter(callRateLimit(l.Type, l.AuthMethod)),
 	})
 	if err != nil {
 		return nil, nil, err

@@ -149,6 +149,10 @@ func configFields() map[string]*framework.FieldSchema {
 			Type:        framework.TypeInt,
 			Description: "fortilan: logins a minute this mount makes to the config's url, queued within each request's deadline; 0 for no limit. Default 6, FortiLAN's limit per source address.",
 		},
+		"call_rate_limit": {
+			Type:        framework.TypeInt,
+			Description: "fortilan: calls but logins (token invalidations) a minute this mount makes to the config's url, queued within each request's deadline; 0 for no limit. Default 60, FortiLAN's limit per source address. Not for forticloud_api_user, whose tokens are revoked at auth_url.",
+		},
 		"verify_connection": {
 			Type:        framework.TypeBool,
 			Description: "At write, log in once and out again, and refuse the write if that fails. Not stored.",
@@ -186,8 +190,9 @@ func (c *configEntry) public() map[string]any {
 			m[k] = v
 		}
 	}
-	if c.Type == client.TypeFortiLAN && c.AuthMethod != client.AuthAPIUser {
+	if pacedAtFortiLAN(c.Type, c.AuthMethod) {
 		m["login_rate_limit"] = c.LoginRateLimit
+		m["call_rate_limit"] = c.CallRateLimit
 	}
 	switch secretField(c.AuthMethod) {
 	case "token":
@@ -541,29 +546,55 @@ func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []stri
 	} else if old == nil {
 		c.RequestTimeout = client.DefaultTimeout
 	}
-	// FortiLAN's own logins are paced; its API users log in at IAM, which is not.
-	paced := p.Type == client.TypeFortiLAN && c.AuthMethod != client.AuthAPIUser
-	if v, ok := d.GetOk("login_rate_limit"); ok {
-		n := v.(int)
-		switch {
-		case p.Type != client.TypeFortiLAN:
-			return nil, nil, fmt.Errorf("login_rate_limit: only used by type fortilan")
-		case !paced && n != 0: // 0, no limit, is what an API user has
-			return nil, nil, fmt.Errorf("login_rate_limit: only used by auth_method email_user and iam_user (API users log in at auth_url)")
-		case n < 0 || n > 600:
-			return nil, nil, fmt.Errorf("login_rate_limit: must be between 0 (no limit) and 600 logins a minute")
+	// FortiLAN's own logins and other calls are paced; its API users log in and revoke at IAM,
+	// which is not.
+	paced := pacedAtFortiLAN(p.Type, c.AuthMethod)
+	for _, f := range []struct {
+		field, unit, apiUser string
+		def                  int
+		v                    *int
+	}{
+		{"login_rate_limit", "logins", "API users log in at auth_url", client.DefaultFortiLANLoginsPerMinute, &c.LoginRateLimit},
+		{"call_rate_limit", "calls", "API users' tokens are revoked at auth_url", client.DefaultFortiLANCallsPerMinute, &c.CallRateLimit},
+	} {
+		if v, ok := d.GetOk(f.field); ok {
+			n := v.(int)
+			switch {
+			case p.Type != client.TypeFortiLAN:
+				return nil, nil, fmt.Errorf("%s: only used by type fortilan", f.field)
+			case !paced && n != 0: // 0, no limit, is what an API user has
+				return nil, nil, fmt.Errorf("%s: only used by auth_method email_user and iam_user (%s)", f.field, f.apiUser)
+			case n < 0 || n > 600:
+				return nil, nil, fmt.Errorf("%s: must be between 0 (no limit) and 600 %s a minute", f.field, f.unit)
+			}
+			*f.v = n
+		} else if paced && (old == nil || old.AuthMethod == client.AuthAPIUser) {
+			*f.v = f.def
 		}
-		c.LoginRateLimit = n
-	} else if paced && (old == nil || old.AuthMethod == client.AuthAPIUser) {
-		c.LoginRateLimit = client.DefaultFortiLANLoginsPerMinute
-	}
-	if !paced {
-		c.LoginRateLimit = 0
+		if !paced {
+			*f.v = 0
+		}
 	}
 	if old != nil && !sameAdmin(old, c) {
 		c.RenewProbe = "" // learnt of another admin; verify_connection learns it again
 	}
 	return c, warnings, nil
+}
+
+// pacedAtFortiLAN reports whether the engine's own calls for a config go to FortiLAN, and count
+// against its limits per source address: those of email and IAM users. An API user's token is
+// minted and revoked at auth_url (FortiCloud IAM); the applications that use it at FortiLAN
+// count against the limits of their own addresses.
+func pacedAtFortiLAN(typ, method string) bool {
+	return typ == client.TypeFortiLAN && method != client.AuthAPIUser
+}
+
+// callRateLimit is a config's default call_rate_limit: FortiLAN's own limit where it applies.
+func callRateLimit(typ, method string) int {
+	if pacedAtFortiLAN(typ, method) {
+		return client.DefaultFortiLANCallsPerMinute
+	}
+	return 0
 }
 
 func shortName(typ string) string {

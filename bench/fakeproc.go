@@ -45,7 +45,7 @@ func startFakeProc(root, dir string, latency time.Duration) (*fakeProc, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-ca-out", ca, "-info-out", info,
-		"-latency", latency.String(), "-login-max", "1000000000", "-auth-rate", "0")
+		"-latency", latency.String(), "-login-max", "1000000000", "-auth-rate", "0", "-call-rate", "0")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {

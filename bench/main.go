@@ -314,6 +314,7 @@ func newFake(latency time.Duration) *fortitest.Server {
 	f.AddAPIUser(apiID, apiPassword)
 	f.AddAPIUser(apiID+"-B", apiPassword)
 	f.SetAuthRateLimit(0)
+	f.SetCallRateLimit(0)
 	f.SetLoginMax(1 << 30)
 	f.SetLatency(latency)
 	return f
@@ -434,9 +435,10 @@ func (b *bench) configure(ctx context.Context, mount string) error {
 			"username": fazAdmin, "password": fazPassword, "ca_cert": faz.CACertPEM},
 		"faz-token": {"type": "fortianalyzer", "url": faz.URL, "auth_method": "forticloud_token",
 			"token": cloudToken, "ca_cert": faz.CACertPEM},
-		// login_rate_limit 0: FortiLAN's own 6 a minute would be the whole measurement.
+		// login_rate_limit and call_rate_limit 0: FortiLAN's own 6 logins and 60 invalidations a
+		// minute would be the whole measurement.
 		"lan": {"type": "fortilan", "url": lan.URL, "auth_method": "email_user", "account_id": lanAccount,
-			"username": lanUser, "password": lanPassword, "ca_cert": lan.CACertPEM, "login_rate_limit": 0},
+			"username": lanUser, "password": lanPassword, "ca_cert": lan.CACertPEM, "login_rate_limit": 0, "call_rate_limit": 0},
 		"lan-api": {"type": "fortilan", "url": lan.URL, "auth_method": "forticloud_api_user",
 			"api_id": apiUser, "password": apiPassword, "auth_url": lan.URL, "ca_cert": lan.CACertPEM, "login_rate_limit": 0},
 	}
