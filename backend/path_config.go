@@ -289,56 +289,15 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	return &logical.Response{Warnings: warnings}, nil
 }
 
-// verify logs in with c once and hands the credential straight back. A warning says when it
-// could not check.
+// verify logs in with c once and hands the credential straight back, as its kind does. A
+// warning says what it could not check.
 func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c *configEntry) (string, error) {
 	conn, err := b.dial(c)
 	if err != nil {
 		return "", err
 	}
 	defer conn.Close()
-	if conn.Sessions != nil {
-		sid, err := b.login(ctx, s, c, conn)
-		if err != nil {
-			return "", err
-		}
-		warning := b.learnProbe(ctx, name, c, conn, sid)
-		if err := conn.Sessions.Logout(context.WithoutCancel(ctx), sid); err != nil && !errors.Is(err, client.ErrGone) {
-			b.Logger().Warn("verify_connection: logout failed; the session will idle out upstream", "config", name, "error", err)
-		}
-		return warning, nil
-	}
-	if c.settings().SharesToken() {
-		return b.verifyShared(ctx, s, name, c, conn)
-	}
-	tok, err := conn.Tokens.Issue(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := conn.Tokens.Revoke(context.WithoutCancel(ctx), tok.AccessToken); err != nil && !errors.Is(err, client.ErrGone) {
-		b.Logger().Warn("verify_connection: token invalidation failed; the token will expire upstream", "config", name, "error", err)
-	}
-	return "", nil
-}
-
-// learnProbe finds, with sid fresh from a login and so alive, which status call renew can ask
-// about this admin's sessions, and records it in c. A warning says when renew cannot check
-// them, or when nothing was learnt (c keeps what it had).
-func (b *backend) learnProbe(ctx context.Context, name string, c *configEntry, conn *client.Conn, sid string) string {
-	p, err := conn.Sessions.LearnProbe(ctx, sid)
-	if err != nil {
-		b.Logger().Warn("verify_connection: could not find a status call for renew", "config", name, "error", err)
-		return fmt.Sprintf("verify_connection: logged in, but could not find out how renew can check this admin's sessions (%s): "+
-			"renew will ask /sys/status, then /cli/global/system/status; write the config again to retry", err)
-	}
-	c.RenewProbe = string(p)
-	if p == client.ProbeNone {
-		return "verify_connection: this admin may ask neither /sys/status nor /cli/global/system/status, so renew cannot tell " +
-			"its live sessions from gone ones: leases renew within max_ttl without a check (with a warning), and renewing " +
-			"does not keep a session from idling out. Give the admin's profile read access to System Settings, then write " +
-			"the config again"
-	}
-	return ""
+	return kindFor(c.Type, c.AuthMethod).verify(b, ctx, s, name, c, conn)
 }
 
 // sameAdmin reports whether two configs log in as the same admin at the same place, so that

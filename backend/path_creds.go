@@ -76,147 +76,52 @@ func (b *backend) pathCredsRead(ctx context.Context, req *logical.Request, d *fr
 	}
 	l := newLeaseInternal(r.Config, name, c.entry, r)
 	l.Instance = b.metrics.instance
-	switch {
-	case c.conn.Sessions != nil:
-		return b.issueSession(ctx, req, l, c, r)
-	case c.entry.settings().SharesToken():
-		return b.issueShared(ctx, req, l, c, r)
-	default:
-		return b.issueToken(ctx, req, l, c, r)
-	}
-}
-
-func (b *backend) issueSession(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
-	sid, err := b.login(ctx, req.Storage, c.entry, c.conn)
-	if err != nil {
-		if c.entry.AuthMethod == client.AuthForticloudToken && errors.Is(err, client.ErrRefused) {
-			return nil, tokenRefused(req.MountPoint, l.Config, c.entry, err)
-		}
-		return nil, upstreamError(l.Config, err)
-	}
-	l.Session = sid
-	resp := b.Secret(secretSessionType).Response(map[string]any{"session": sid, "url": l.URL}, l.toMap())
-	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
-	return b.guard(ctx, req, walKindSession, l, resp)
-}
-
-func (b *backend) issueToken(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
-	tok, err := c.conn.Tokens.Issue(ctx)
-	if err != nil {
-		return nil, upstreamError(l.Config, err)
-	}
-	l, resp, err := b.tokenResponse(l, r, tok)
-	if err != nil {
-		b.undo(ctx, req.Storage, walKindToken, l)
-		return nil, err
-	}
-	return b.guard(ctx, req, walKindToken, l, resp)
-}
-
-// tokenResponse is a token's answer under a lease whose TTLs stop at the token's expiry.
-func (b *backend) tokenResponse(l leaseInternal, r *roleEntry, tok client.Token) (leaseInternal, *logical.Response, error) {
-	l.AccessToken = tok.AccessToken
-	if !tok.ExpiresAt.IsZero() {
-		l.ExpiresAt = tok.ExpiresAt.Unix()
-	}
-	resp := b.Secret(secretTokenType).Response(tokenData(l, tok), l.toMap())
-	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
-	return l, resp, b.capAtExpiry(resp, tok.ExpiresAt)
-}
-
-// login opens a session. An API user's logins are serialised: each one mints an OAuth token,
-// and a new token kills the one another login may be about to exchange, and any token shared
-// by that user's leases.
-func (b *backend) login(ctx context.Context, s logical.Storage, c *configEntry, conn *client.Conn) (string, error) {
-	if c.AuthMethod != client.AuthAPIUser {
-		return conn.Sessions.Login(ctx)
-	}
-	unlock := b.apiUsers.Lock(apiUserKey(c.AuthURL, c.APIID))
-	defer unlock()
-	sid, err := conn.Sessions.Login(ctx)
-	if client.TokenMayBeMinted(err) {
-		// Recorded even if the caller left: the mint happened all the same.
-		b.minted(context.WithoutCancel(ctx), s, c.AuthURL, c.APIID)
-	}
-	var left *client.UnrevokedToken
-	if errors.As(err, &left) {
-		b.leftover(ctx, s, c, left)
-		if sid != "" {
-			return sid, nil
-		}
-	}
-	return sid, err
-}
-
-// leftover sees to an OAuth token a login minted and could not revoke: a WAL entry whose
-// rollback revokes it. Nothing else holds it, and the API user's next token may be hours away.
-func (b *backend) leftover(ctx context.Context, s logical.Storage, c *configEntry, left *client.UnrevokedToken) {
-	l := newLeaseInternal("", "", c, nil)
-	l.ClientID, l.AccessToken = left.ClientID, left.Token
-	if _, err := framework.PutWAL(context.WithoutCancel(ctx), s, walKindOAuth, l.toMap()); err != nil {
-		b.Logger().Warn("an OAuth token could not be revoked after the session exchange, nor recorded for rollback; it ends with the API user's next token",
-			"error", err)
-		return
-	}
-	b.Logger().Warn("an OAuth token could not be revoked after the session exchange; WAL rollback will revoke it", "error", left.Err)
+	return kindFor(c.entry.Type, c.entry.AuthMethod).issue(b, ctx, req, l, c, r)
 }
 
 // guard covers the gap between the upstream login and Vault holding the lease: a WAL entry
 // that rolls the credential back unless this request gets to hand it over. If anything fails
 // here, the credential is undone at once.
-func (b *backend) guard(ctx context.Context, req *logical.Request, kind string, l leaseInternal, resp *logical.Response) (*logical.Response, error) {
+func (b *backend) guard(ctx context.Context, req *logical.Request, k credentialKind, l leaseInternal, resp *logical.Response) (*logical.Response, error) {
 	// The entry holds the lease's internal data, encoded once for both (its extra secret_type
 	// key is ignored by rollback). It is written even when the caller has left: the credential
 	// lives upstream all the same, and the entry covers it while it is ended.
-	id, err := framework.PutWAL(context.WithoutCancel(ctx), req.Storage, kind, resp.Secret.InternalData)
+	id, err := framework.PutWAL(context.WithoutCancel(ctx), req.Storage, k.name, resp.Secret.InternalData)
 	if err != nil {
-		b.undo(ctx, req.Storage, kind, l)
+		b.undo(ctx, req.Storage, k, l)
 		return nil, fmt.Errorf("write WAL: %w", err)
 	}
-	return b.handOver(ctx, req, kind, l, resp, id)
+	return b.handOver(ctx, req, k, l, resp, id)
 }
 
 // handOver gives resp to Vault, which stores the lease, once the WAL entry id is gone; if
 // that cannot be done, the credential is undone.
-func (b *backend) handOver(ctx context.Context, req *logical.Request, kind string, l leaseInternal, resp *logical.Response, id string) (*logical.Response, error) {
+func (b *backend) handOver(ctx context.Context, req *logical.Request, k credentialKind, l leaseInternal, resp *logical.Response, id string) (*logical.Response, error) {
 	if err := ctx.Err(); err != nil {
 		// Whoever asked is gone: nobody will hold the lease.
-		b.undoLogged(ctx, req.Storage, kind, l, id)
+		b.undoThenDropWAL(ctx, req.Storage, k, l, id)
 		return nil, fmt.Errorf("request ended before the credential was handed over: %w", err)
 	}
 	if err := framework.DeleteWAL(ctx, req.Storage, id); err != nil {
 		// A WAL entry left behind would roll back a credential that has a lease.
-		b.undoLogged(ctx, req.Storage, kind, l, id)
+		b.undoThenDropWAL(ctx, req.Storage, k, l, id)
 		return nil, fmt.Errorf("delete WAL: %w", err)
-	}
-	if kind == walKindShare {
-		b.settleTake(ctx, req.Storage, l)
 	}
 	b.metrics.leaseIssued(l.Config)
 	return resp, nil
 }
 
-// undoLogged undoes a credential whose WAL entry exists, and drops the entry once done.
-func (b *backend) undoLogged(ctx context.Context, s logical.Storage, kind string, l leaseInternal, id string) {
-	if b.undo(ctx, s, kind, l) {
+// undoThenDropWAL undoes a credential whose WAL entry exists, and drops the entry once done.
+func (b *backend) undoThenDropWAL(ctx context.Context, s logical.Storage, k credentialKind, l leaseInternal, id string) {
+	if b.undo(ctx, s, k, l) {
 		_ = framework.DeleteWAL(context.WithoutCancel(ctx), s, id)
 	}
 }
 
 // undo ends a credential that will get no lease. It reports whether that worked; when it did
 // not, the WAL entry (if any) rolls it back later.
-func (b *backend) undo(ctx context.Context, s logical.Storage, kind string, l leaseInternal) bool {
-	ctx = context.WithoutCancel(ctx)
-	var err error
-	switch kind {
-	case walKindSession:
-		err = b.logout(ctx, s, l)
-	case walKindToken:
-		err = b.invalidateToken(ctx, s, l)
-	case walKindShare:
-		err = b.releaseTake(ctx, s, l)
-	}
-	if err != nil {
+func (b *backend) undo(ctx context.Context, s logical.Storage, k credentialKind, l leaseInternal) bool {
+	if err := k.end(b, context.WithoutCancel(ctx), s, l); err != nil {
 		b.Logger().Warn("could not end a credential that got no lease; WAL rollback will retry", "config", l.Config, "error", err)
 		return false
 	}

@@ -71,17 +71,7 @@ func (b *backend) checkSession(ctx context.Context, s logical.Storage, l leaseIn
 // sessionRevoke logs the session out. A session already gone counts as revoked; any other
 // failure is an error, so that Vault keeps the lease and tries again.
 func (b *backend) sessionRevoke(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
-	l, err := decodeLease(req.Secret.InternalData)
-	if err != nil || l.Session == "" {
-		// Nothing here names a session, and nothing ever will: retrying cannot help.
-		b.Logger().Warn("revoke: lease holds no session; nothing to log out", "config", l.Config)
-		return nil, nil
-	}
-	if err := b.logout(ctx, req.Storage, l); err != nil {
-		return nil, err
-	}
-	b.metrics.leaseRevoked(l.Config, l.Instance)
-	return nil, nil
+	return nil, b.revokeLease(ctx, req)
 }
 
 func (b *backend) logout(ctx context.Context, s logical.Storage, l leaseInternal) error {
@@ -96,4 +86,89 @@ func (b *backend) logout(ctx context.Context, s logical.Storage, l leaseInternal
 		return nil
 	}
 	return err
+}
+
+// issueSession logs in and answers the new session under a lease.
+func (b *backend) issueSession(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
+	sid, err := b.login(ctx, req.Storage, c.entry, c.conn)
+	if err != nil {
+		if c.entry.AuthMethod == client.AuthForticloudToken && errors.Is(err, client.ErrRefused) {
+			return nil, tokenRefused(req.MountPoint, l.Config, c.entry, err)
+		}
+		return nil, upstreamError(l.Config, err)
+	}
+	l.Session = sid
+	resp := b.Secret(secretSessionType).Response(map[string]any{"session": sid, "url": l.URL}, l.toMap())
+	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
+	return b.guard(ctx, req, sessionKind(), l, resp)
+}
+
+// verifySession logs in once, learns how renew can check this admin's sessions, and logs out.
+func (b *backend) verifySession(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Conn) (string, error) {
+	sid, err := b.login(ctx, s, c, conn)
+	if err != nil {
+		return "", err
+	}
+	warning := b.learnProbe(ctx, name, c, conn, sid)
+	if err := conn.Sessions.Logout(context.WithoutCancel(ctx), sid); err != nil && !errors.Is(err, client.ErrGone) {
+		b.Logger().Warn("verify_connection: logout failed; the session will idle out upstream", "config", name, "error", err)
+	}
+	return warning, nil
+}
+
+// learnProbe finds, with sid fresh from a login and so alive, which status call renew can ask
+// about this admin's sessions, and records it in c. A warning says when renew cannot check
+// them, or when nothing was learnt (c keeps what it had).
+func (b *backend) learnProbe(ctx context.Context, name string, c *configEntry, conn *client.Conn, sid string) string {
+	p, err := conn.Sessions.LearnProbe(ctx, sid)
+	if err != nil {
+		b.Logger().Warn("verify_connection: could not find a status call for renew", "config", name, "error", err)
+		return fmt.Sprintf("verify_connection: logged in, but could not find out how renew can check this admin's sessions (%s): "+
+			"renew will ask /sys/status, then /cli/global/system/status; write the config again to retry", err)
+	}
+	c.RenewProbe = string(p)
+	if p == client.ProbeNone {
+		return "verify_connection: this admin may ask neither /sys/status nor /cli/global/system/status, so renew cannot tell " +
+			"its live sessions from gone ones: leases renew within max_ttl without a check (with a warning), and renewing " +
+			"does not keep a session from idling out. Give the admin's profile read access to System Settings, then write " +
+			"the config again"
+	}
+	return ""
+}
+
+// login opens a session. An API user's logins are serialised: each one mints an OAuth token,
+// and a new token kills the one another login may be about to exchange, and any token shared
+// by that user's leases.
+func (b *backend) login(ctx context.Context, s logical.Storage, c *configEntry, conn *client.Conn) (string, error) {
+	if c.AuthMethod != client.AuthAPIUser {
+		return conn.Sessions.Login(ctx)
+	}
+	unlock := b.apiUsers.Lock(apiUserKey(c.AuthURL, c.APIID))
+	defer unlock()
+	sid, err := conn.Sessions.Login(ctx)
+	if client.TokenMayBeMinted(err) {
+		// Recorded even if the caller left: the mint happened all the same.
+		b.markShareStale(context.WithoutCancel(ctx), s, c.AuthURL, c.APIID)
+	}
+	var left *client.UnrevokedToken
+	if errors.As(err, &left) {
+		b.leftover(ctx, s, c, left)
+		if sid != "" {
+			return sid, nil
+		}
+	}
+	return sid, err
+}
+
+// leftover sees to an OAuth token a login minted and could not revoke: a WAL entry whose
+// rollback revokes it. Nothing else holds it, and the API user's next token may be hours away.
+func (b *backend) leftover(ctx context.Context, s logical.Storage, c *configEntry, left *client.UnrevokedToken) {
+	l := newLeaseInternal("", "", c, nil)
+	l.ClientID, l.AccessToken = left.ClientID, left.Token
+	if _, err := framework.PutWAL(context.WithoutCancel(ctx), s, oauthLeftoverKind().name, l.toMap()); err != nil {
+		b.Logger().Warn("an OAuth token could not be revoked after the session exchange, nor recorded for rollback; it ends with the API user's next token",
+			"error", err)
+		return
+	}
+	b.Logger().Warn("an OAuth token could not be revoked after the session exchange; WAL rollback will revoke it", "error", left.Err)
 }

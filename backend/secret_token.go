@@ -69,21 +69,7 @@ func (b *backend) tokenRenew(ctx context.Context, req *logical.Request, _ *frame
 
 // tokenRevoke invalidates the token, or gives up the lease's share of an API user's token.
 func (b *backend) tokenRevoke(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
-	l, err := decodeLease(req.Secret.InternalData)
-	if err != nil || l.AccessToken == "" && !l.Shared {
-		b.Logger().Warn("revoke: lease holds no token; nothing to invalidate", "config", l.Config)
-		return nil, nil
-	}
-	if l.Shared {
-		err = b.releaseShare(ctx, req.Storage, l)
-	} else {
-		err = b.invalidateToken(ctx, req.Storage, l)
-	}
-	if err != nil {
-		return nil, err
-	}
-	b.metrics.leaseRevoked(l.Config, l.Instance)
-	return nil, nil
+	return nil, b.revokeLease(ctx, req)
 }
 
 func (b *backend) invalidateToken(ctx context.Context, s logical.Storage, l leaseInternal) error {
@@ -151,4 +137,41 @@ func (b *backend) capAtExpiry(resp *logical.Response, exp time.Time) error {
 		resp.Secret.MaxTTL = left
 	}
 	return nil
+}
+
+// issueToken gets a token of the config's own and answers it under a lease.
+func (b *backend) issueToken(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
+	tok, err := c.conn.Tokens.Issue(ctx)
+	if err != nil {
+		return nil, upstreamError(l.Config, err)
+	}
+	l, resp, err := b.tokenResponse(l, r, tok)
+	if err != nil {
+		b.undo(ctx, req.Storage, tokenKind(), l)
+		return nil, err
+	}
+	return b.guard(ctx, req, tokenKind(), l, resp)
+}
+
+// tokenResponse is a token's answer under a lease whose TTLs stop at the token's expiry.
+func (b *backend) tokenResponse(l leaseInternal, r *roleEntry, tok client.Token) (leaseInternal, *logical.Response, error) {
+	l.AccessToken = tok.AccessToken
+	if !tok.ExpiresAt.IsZero() {
+		l.ExpiresAt = tok.ExpiresAt.Unix()
+	}
+	resp := b.Secret(secretTokenType).Response(tokenData(l, tok), l.toMap())
+	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
+	return l, resp, b.capAtExpiry(resp, tok.ExpiresAt)
+}
+
+// verifyToken gets a token once and invalidates it.
+func (b *backend) verifyToken(ctx context.Context, _ logical.Storage, name string, _ *configEntry, conn *client.Conn) (string, error) {
+	tok, err := conn.Tokens.Issue(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := conn.Tokens.Revoke(context.WithoutCancel(ctx), tok.AccessToken); err != nil && !errors.Is(err, client.ErrGone) {
+		b.Logger().Warn("verify_connection: token invalidation failed; the token will expire upstream", "config", name, "error", err)
+	}
+	return "", nil
 }

@@ -86,11 +86,11 @@ func (sh *shareEntry) live(now time.Time) bool {
 	return sh != nil && !sh.Stale && sh.AccessToken != "" && (sh.ExpiresAt == 0 || time.Unix(sh.ExpiresAt, 0).Sub(now) > shareMinLeft)
 }
 
-// minted records that a token was (or may have been) minted for the API user outside any
+// markShareStale records that a token was (or may have been) minted for the API user outside any
 // share, which ends the token the share holds: the share is marked stale, so that it is never
 // handed out again, yet its last lease still revokes its token, in case that one lives after
 // all (IAM answers alike whether it did). Called under the API user's lock.
-func (b *backend) minted(ctx context.Context, s logical.Storage, authURL, apiID string) {
+func (b *backend) markShareStale(ctx context.Context, s logical.Storage, authURL, apiID string) {
 	key := shareKey(authURL, apiID)
 	sh, err := readShare(ctx, s, key)
 	if err == nil && sh != nil && !sh.Stale {
@@ -108,22 +108,27 @@ func (b *backend) minted(ctx context.Context, s logical.Storage, authURL, apiID 
 func (b *backend) issueShared(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
 	l.Shared = true
 	l.Take = randomHex(8)
-	walID, err := framework.PutWAL(ctx, req.Storage, walKindShare, l.toMap())
+	k := shareKind()
+	walID, err := framework.PutWAL(ctx, req.Storage, k.name, l.toMap())
 	if err != nil {
 		return nil, fmt.Errorf("write WAL: %w", err)
 	}
 	tok, err := b.takeShare(ctx, req.Storage, l, c)
 	if err != nil {
 		// A failed write may still have stored the take: give it back if it is there.
-		b.undoLogged(ctx, req.Storage, walKindShare, l, walID)
+		b.undoThenDropWAL(ctx, req.Storage, k, l, walID)
 		return nil, err
 	}
 	l, resp, err := b.tokenResponse(l, r, tok)
 	if err != nil {
-		b.undoLogged(ctx, req.Storage, walKindShare, l, walID)
+		b.undoThenDropWAL(ctx, req.Storage, k, l, walID)
 		return nil, err
 	}
-	return b.handOver(ctx, req, walKindShare, l, resp, walID)
+	if resp, err = b.handOver(ctx, req, k, l, resp, walID); err != nil {
+		return nil, err
+	}
+	b.settleTake(ctx, req.Storage, l)
+	return resp, nil
 }
 
 // takeShare counts one more lease on the API user's live token, minting one if none is live,
@@ -147,7 +152,7 @@ func (b *backend) takeShare(ctx context.Context, s logical.Storage, l leaseInter
 		}
 		// A new token ends the share's: say so first, so that a crash after the mint never
 		// leaves the share handing out a dead token.
-		b.minted(ctx, s, e.AuthURL, e.APIID)
+		b.markShareStale(ctx, s, e.AuthURL, e.APIID)
 		tok, err := c.conn.Tokens.Issue(ctx)
 		// From here on the mint happened, whether or not the caller still waits: what follows
 		// records it, and the caller's leaving is seen to by handOver.
@@ -295,7 +300,7 @@ func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name stri
 	}
 	tok, err := conn.Tokens.Issue(ctx)
 	if client.TokenMayBeMinted(err) {
-		b.minted(context.WithoutCancel(ctx), s, c.AuthURL, c.APIID)
+		b.markShareStale(context.WithoutCancel(ctx), s, c.AuthURL, c.APIID)
 	}
 	if err != nil {
 		return "", err

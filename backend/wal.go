@@ -9,14 +9,6 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
-// WAL kinds: what a rollback must end.
-const (
-	walKindSession = "session" // log the session out
-	walKindToken   = "token"   // invalidate the token
-	walKindShare   = "share"   // give back one take of an API user's shared token, if it happened
-	walKindOAuth   = "oauth"   // revoke an OAuth token left over from a session exchange
-)
-
 // walGiveUp: past this age an entry is dropped. FAZ sessions idle out and tokens expire long
 // before, so nothing can still be live.
 const walGiveUp = 24 * time.Hour
@@ -32,20 +24,12 @@ func (b *backend) walRollback(ctx context.Context, req *logical.Request, kind st
 		b.Logger().Warn("WAL rollback: dropping an entry too old to matter", "kind", kind, "config", l.Config)
 		return nil
 	}
-	switch kind {
-	case walKindSession:
-		err = b.logout(ctx, req.Storage, l)
-	case walKindToken:
-		err = b.invalidateToken(ctx, req.Storage, l)
-	case walKindShare:
-		err = b.releaseTake(ctx, req.Storage, l)
-	case walKindOAuth:
-		err = b.revokeOAuth(ctx, req.Storage, l)
-	default:
+	k, ok := kindNamed(kind)
+	if !ok {
 		b.Logger().Warn("WAL rollback: dropping an entry of unknown kind", "kind", kind)
 		return nil
 	}
-	if err != nil {
+	if err := k.end(b, ctx, req.Storage, l); err != nil {
 		b.Logger().Warn("WAL rollback failed; will retry", "kind", kind, "config", l.Config, "error", err)
 		return err
 	}

@@ -180,7 +180,7 @@ func TestWALRollbackOperation(t *testing.T) {
 	}
 	l := newLeaseInternal("faz", "", conn.entry, nil)
 	l.Session = sid
-	if _, err := framework.PutWAL(context.Background(), e.s, walKindSession, l.toMap()); err != nil {
+	if _, err := framework.PutWAL(context.Background(), e.s, sessionKind().name, l.toMap()); err != nil {
 		t.Fatal(err)
 	}
 	req := &logical.Request{Operation: logical.RollbackOperation, Path: "", Storage: e.s,
@@ -200,7 +200,7 @@ func TestWALRollbackOperation(t *testing.T) {
 	sid, _ = conn.conn.Sessions.Login(context.Background())
 	l.Session = sid
 	e.fake.AddFault(fortitest.Fault{Kind: fortitest.FaultDown})
-	framework.PutWAL(context.Background(), e.s, walKindSession, l.toMap())
+	framework.PutWAL(context.Background(), e.s, sessionKind().name, l.toMap())
 	e.b.HandleRequest(context.Background(), req)
 	if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != 1 {
 		t.Fatalf("%d WAL entries after a failed rollback, want 1", len(ids))
@@ -208,7 +208,7 @@ func TestWALRollbackOperation(t *testing.T) {
 	ids, _ := framework.ListWAL(context.Background(), e.s)
 	framework.DeleteWAL(context.Background(), e.s, ids[0])
 	l.IssuedAt = time.Now().Add(-25 * time.Hour).Unix()
-	framework.PutWAL(context.Background(), e.s, walKindSession, l.toMap())
+	framework.PutWAL(context.Background(), e.s, sessionKind().name, l.toMap())
 	e.b.HandleRequest(context.Background(), req)
 	if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != 0 {
 		t.Fatalf("an entry past %s was kept", walGiveUp)
@@ -314,7 +314,7 @@ func TestShareTakeRolledBackAfterCrash(t *testing.T) {
 	// What issueShared does up to the crash: the WAL entry, then the count.
 	l := newLeaseInternal("c", "r", c.entry, nil)
 	l.Shared, l.Take = true, "crashed-take"
-	if _, err := framework.PutWAL(context.Background(), e.s, walKindShare, l.toMap()); err != nil {
+	if _, err := framework.PutWAL(context.Background(), e.s, shareKind().name, l.toMap()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.b.takeShare(context.Background(), e.s, l, c); err != nil {
@@ -360,7 +360,7 @@ func TestShareLegacyWALEntry(t *testing.T) {
 	if err := writeShare(context.Background(), e.s, key, sh); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := framework.PutWAL(context.Background(), e.s, walKindShare, l.toMap()); err != nil {
+	if _, err := framework.PutWAL(context.Background(), e.s, shareKind().name, l.toMap()); err != nil {
 		t.Fatal(err)
 	}
 	rollback(t, e)
