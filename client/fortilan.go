@@ -57,7 +57,7 @@ func (c *FortiLAN) Login(ctx context.Context, u LANUser) (Token, error) {
 		return Token{}, err
 	}
 	if resp.status != http.StatusOK && resp.status != http.StatusCreated {
-		return Token{}, c.t.statusError(r, resp)
+		return Token{}, statusError(r, resp)
 	}
 	tok, err := ParseToken(resp.body, c.now())
 	if err != nil {
@@ -86,9 +86,9 @@ func (c *FortiLAN) Invalidate(ctx context.Context, token string) error {
 	}
 	switch {
 	case resp.status >= 200 && resp.status < 300:
-		return htmlSuccess(op, resp)
+		return refuseHTML(op, resp)
 	case lanTokenGone(resp.status, resp.body, token):
 		return goneError(r, resp)
 	}
-	return c.t.statusError(r, resp)
+	return statusError(r, resp)
 }

@@ -209,7 +209,7 @@ func (c *JSONRPC) ExchangeCloud(ctx context.Context, accessToken string) (string
 		return "", err
 	}
 	if resp.status != 200 {
-		err := c.t.statusError(request{op: op, secrets: []string{accessToken}}, resp)
+		err := statusError(request{op: op, secrets: []string{accessToken}}, resp)
 		if e, ok := err.(*Error); ok && isLoginLimit(e.Message) {
 			e.Kind = ErrLoginLimit
 		}

@@ -43,7 +43,7 @@ func (c *OAuth) grant(ctx context.Context, op string, body map[string]string, se
 		return Token{}, err
 	}
 	if resp.status != http.StatusOK {
-		return Token{}, c.t.statusError(r, resp)
+		return Token{}, statusError(r, resp)
 	}
 	tok, err := ParseToken(resp.body, c.now())
 	if err != nil {
@@ -67,9 +67,9 @@ func (c *OAuth) Revoke(ctx context.Context, clientID, token string) error {
 	}
 	switch {
 	case resp.status >= 200 && resp.status < 300:
-		return htmlSuccess(op, resp)
+		return refuseHTML(op, resp)
 	case iamTokenGone(resp.status, resp.body, token):
 		return goneError(r, resp)
 	}
-	return c.t.statusError(r, resp)
+	return statusError(r, resp)
 }
