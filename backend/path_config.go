@@ -319,7 +319,7 @@ func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c 
 // learnProbe finds, with sid fresh from a login and so alive, which status call renew can ask
 // about this admin's sessions, and records it in c. A warning says when renew cannot check
 // them, or when nothing was learnt (c keeps what it had).
-func (b *backend) learnProbe(ctx context.Context, name string, c *configEntry, conn *client.Conn, sid string) string {
+func (b *backend) learnProbe(ctx context.Context, name string, c *configEntry, conn *client.Client, sid string) string {
 	p, err := conn.Sessions.LearnProbe(ctx, sid)
 	if err != nil {
 		b.Logger().Warn("verify_connection: could not find a status call for renew", "config", name, "error", err)

@@ -127,7 +127,7 @@ func (b *backend) tokenResponse(l leaseInternal, r *roleEntry, tok client.Token)
 // login opens a session. An API user's logins are serialised: each one mints an OAuth token,
 // and a new token kills the one another login may be about to exchange, and any token shared
 // by that user's leases.
-func (b *backend) login(ctx context.Context, s logical.Storage, c *configEntry, conn *client.Conn) (string, error) {
+func (b *backend) login(ctx context.Context, s logical.Storage, c *configEntry, conn *client.Client) (string, error) {
 	if c.AuthMethod != client.AuthAPIUser {
 		return conn.Sessions.Login(ctx)
 	}

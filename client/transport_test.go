@@ -471,7 +471,7 @@ func TestParseCACert(t *testing.T) {
 // password goes, keeps its full certificate checks.
 func TestURLTLSSettingsStayOffIAM(t *testing.T) {
 	s := newFake(t)
-	conn, err := client.Dial(client.Settings{
+	conn, err := client.New(client.Settings{
 		Type: client.TypeFortiAnalyzer, AuthMethod: client.AuthAPIUser, URL: s.URL, AuthURL: s.URL,
 		APIID: apiID, Password: apiPass, TLS: client.TLSConfig{SkipVerify: true}, Timeout: time.Second,
 	})
@@ -485,7 +485,7 @@ func TestURLTLSSettingsStayOffIAM(t *testing.T) {
 		t.Fatalf("the API user's password reached an unverified IAM (%d calls)", n)
 	}
 	// With the CA given, both work, tls_server_name applying to url alone.
-	conn2, err := client.Dial(client.Settings{
+	conn2, err := client.New(client.Settings{
 		Type: client.TypeFortiAnalyzer, AuthMethod: client.AuthAPIUser, URL: s.URL, AuthURL: s.URL,
 		APIID: apiID, Password: apiPass, TLS: client.TLSConfig{CACert: s.CACertPEM, ServerName: fortitest.ServerName}, Timeout: time.Second,
 	})
