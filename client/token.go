@@ -76,16 +76,8 @@ func ParseToken(body []byte, now time.Time) (Token, error) {
 		}
 		return Token{}, protocolError("an answer that is not JSON")
 	}
-	var t Token
-	str := func(raw json.RawMessage) string {
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		return s
-	}
-	t.AccessToken = str(v.AccessToken)
-	t.RefreshToken = str(v.RefreshToken)
-	t.TokenType = str(v.TokenType)
-	status := strings.ToLower(str(v.Status))
+	t := Token{AccessToken: rawString(v.AccessToken), RefreshToken: rawString(v.RefreshToken), TokenType: rawString(v.TokenType)}
+	status := strings.ToLower(rawString(v.Status))
 	if t.AccessToken == "" || (status != "" && status != "success") {
 		if status == "success" {
 			// A success without a token: its message ("successfully authenticated") is no reason.
