@@ -76,14 +76,6 @@ func NewLoginLimiter(n int) *LoginLimiter {
 	return NewLoginWindow().Limiter(n)
 }
 
-// Limit reports the limiter's requests per minute; 0 for none.
-func (l *LoginLimiter) Limit() int {
-	if l == nil {
-		return 0
-	}
-	return l.n
-}
-
 // HoldOff keeps every request of the window, queued ones included, from starting in the next d:
 // the upstream answered 429 with Retry-After d, and it counts the requests of this address
 // together, whichever caller sent them. A nil limiter holds nothing.

@@ -10,7 +10,7 @@ import (
 // DefaultAuthURL is FortiCloud IAM's base URL.
 const DefaultAuthURL = "https://customerapiauth.fortinet.com"
 
-// OAuth is a FortiCloud IAM client: API users' password grant, refresh and revoke.
+// OAuth is a FortiCloud IAM client: API users' password grant and revoke.
 type OAuth struct {
 	base string
 	t    *Transport
@@ -27,13 +27,6 @@ func (c *OAuth) Token(ctx context.Context, apiID, password, clientID string) (To
 	return c.grant(ctx, "forticloud iam: token", map[string]string{
 		"username": apiID, "password": password, "client_id": clientID, "grant_type": "password",
 	}, password)
-}
-
-// Refresh trades a refresh token for a new access token.
-func (c *OAuth) Refresh(ctx context.Context, clientID, refreshToken string) (Token, error) {
-	return c.grant(ctx, "forticloud iam: refresh", map[string]string{
-		"client_id": clientID, "grant_type": "refresh_token", "refresh_token": refreshToken,
-	}, refreshToken)
 }
 
 func (c *OAuth) grant(ctx context.Context, op string, body map[string]string, secret string) (Token, error) {
