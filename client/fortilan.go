@@ -27,7 +27,7 @@ func NewFortiLAN(base string, t *Transport, limiter *LoginLimiter) *FortiLAN {
 
 // SetCallLimiter makes every call but logins (invalidate_token) wait on l, which may be shared
 // by every client of one base URL, or be nil (no limit, the default). FortiLAN counts these
-// calls apart from logins [fortinet-apis.md §2]. Call it before the client is used.
+// calls apart from logins [docs/upstream.md §2]. Call it before the client is used.
 func (c *FortiLAN) SetCallLimiter(l *LoginLimiter) { c.calls = l }
 
 // LANUser is an email or IAM user's login.

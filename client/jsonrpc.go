@@ -11,11 +11,15 @@ import (
 	"sync/atomic"
 )
 
-// JSON-RPC status codes with a meaning of their own [fortinet-apis.md §1].
+// JSON-RPC status codes with a meaning of their own [docs/upstream.md §1].
 const (
-	codeOK       = 0
+	// codeOK is success.
+	codeOK = 0
+	// codeInternal is an internal error: the same call may succeed later.
 	codeInternal = -1
-	codeGone     = -11 // no permission, and also: the session no longer exists
+	// codeGone is "no permission for the resource", which is also the answer for a session
+	// that no longer exists.
+	codeGone = -11
 )
 
 // JSONRPC is a FortiAnalyzer/FortiManager JSON-RPC client for one base URL.

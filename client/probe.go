@@ -8,22 +8,27 @@ import (
 // Probe names the status call that tells a live session of one admin from a gone one. Which
 // answers depends on the admin's profile: /sys/status answers -11, the code of a gone session,
 // to a live session whose admin lacks system settings access; Fortinet's Ansible client then
-// asks /cli/global/system/status [fortinet-apis.md §5].
+// asks /cli/global/system/status [docs/upstream.md §1].
 type Probe string
 
 const (
-	// ProbeUnknown: not learnt. Status asks /sys/status first.
+	// ProbeUnknown is a probe not learnt: Status asks /sys/status first.
 	ProbeUnknown Probe = ""
-	// ProbeSysStatus: /sys/status answers the admin's live sessions.
+	// ProbeSysStatus is /sys/status, which answers the admin's live sessions.
 	ProbeSysStatus Probe = "sys_status"
-	// ProbeCLIStatus: /cli/global/system/status does, and /sys/status does not.
+	// ProbeCLIStatus is /cli/global/system/status, which answers the admin's live sessions
+	// where /sys/status does not.
 	ProbeCLIStatus Probe = "cli_status"
-	// ProbeNone: neither does, so nothing tells the admin's live sessions from gone ones.
+	// ProbeNone is neither answering, so that nothing tells the admin's live sessions from gone
+	// ones.
 	ProbeNone Probe = "none"
 )
 
+// The JSON-RPC urls of the status calls.
 const (
+	// urlSysStatus is the status call every client uses.
 	urlSysStatus = "/sys/status"
+	// urlCLIStatus is the one Fortinet's Ansible client falls back to.
 	urlCLIStatus = "/cli/global/system/status"
 )
 

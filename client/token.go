@@ -33,8 +33,9 @@ func parseKind(err error) error {
 	return ErrRefused
 }
 
-// absoluteAfter splits the two readings of expires_in: FortiLAN's documented example
-// (1593739101) is a UNIX time, IAM's (14400) is seconds from now [fortinet-apis.md §2, §3].
+// absoluteAfter is the expires_in from which it reads as a UNIX time rather than seconds from
+// now: FortiLAN's documented example (1593739101) is a UNIX time, IAM's (14400) is seconds from
+// now [docs/upstream.md §2, §3].
 const absoluteAfter = 1_000_000_000
 
 // expiry reads an expires_in value given as a number or a numeric string.

@@ -15,14 +15,20 @@ import (
 	"time"
 )
 
-// Defaults for Options fields left zero.
+// Defaults for Options fields left zero, and bounds.
 const (
-	DefaultTimeout     = 30 * time.Second
-	DefaultMaxBody     = 1 << 20
+	// DefaultTimeout is the timeout of one HTTP request.
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxBody is the cap on an answer's size, in bytes.
+	DefaultMaxBody = 1 << 20
+	// DefaultRetryBudget is the time one call may take, retries and waits included.
 	DefaultRetryBudget = 20 * time.Second
-	maxRetryBudget     = 60 * time.Second
+	// maxRetryBudget is the longest budget New gives a call, whatever the timeout.
+	maxRetryBudget = 60 * time.Second
+	// defaultMaxAttempts is the tries of one call.
 	defaultMaxAttempts = 4
-	userAgent          = "vault-plugin-secrets-forticloud"
+	// userAgent is the User-Agent of every request.
+	userAgent = "vault-plugin-secrets-forticloud"
 )
 
 // TLSConfig is how to trust an upstream.

@@ -23,7 +23,7 @@ import (
 	"time"
 )
 
-// Defaults of the settings, as fortinet-apis.md gives them (or, where it gives none, a guess).
+// Defaults of the settings, as docs/upstream.md gives them (or, where it gives none, a guess).
 const (
 	// DefaultSessionIdle is FAZ/FMG's idle_timeout_api default.
 	DefaultSessionIdle = 900 * time.Second
@@ -321,7 +321,7 @@ func (s *Server) SetLANTokenTTL(d time.Duration) {
 }
 
 // SetLANExpiresRelative makes /api/v1/auth answer expires_in as seconds from now instead of the
-// UNIX time of expiry (the reading fortinet-apis.md deems likely, and the default).
+// UNIX time of expiry (the reading docs/upstream.md §2 deems likely, and the default).
 func (s *Server) SetLANExpiresRelative(relative bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -17,13 +17,21 @@ import (
 
 // Demo credentials: what `make dev` writes into Vault. They open nothing but this fake.
 const (
-	DemoAdmin       = "demo-admin"
-	DemoPassword    = "demo-password"
-	DemoCloudToken  = "demo-forticloud-token"
-	DemoLANAccount  = "acct@example.com"
-	DemoLANUser     = "ops@example.com"
+	// DemoAdmin is a FAZ/FMG admin whose profile reads everything.
+	DemoAdmin = "demo-admin"
+	// DemoPassword is DemoAdmin's and DemoRestrictedAdmin's password.
+	DemoPassword = "demo-password"
+	// DemoCloudToken is a FortiCloud token /sys/login/cloud takes.
+	DemoCloudToken = "demo-forticloud-token"
+	// DemoLANAccount is DemoLANUser's FortiLAN account.
+	DemoLANAccount = "acct@example.com"
+	// DemoLANUser is a FortiLAN email user.
+	DemoLANUser = "ops@example.com"
+	// DemoLANPassword is DemoLANUser's password.
 	DemoLANPassword = "demo-lan-password"
-	DemoAPIID       = "DEMO-API-USER"
+	// DemoAPIID is a FortiCloud IAM API user's id.
+	DemoAPIID = "DEMO-API-USER"
+	// DemoAPIPassword is DemoAPIID's password.
 	DemoAPIPassword = "demo-api-password"
 )
 
