@@ -156,10 +156,10 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f *Fault, rp
 		writeRaw(w, "application/json", `{"result":[{"status":`)
 	case FaultCode:
 		if rpc != nil {
-			writeJSON(w, f.rpcStatus(), rpcAnswer(rpc, f.RPCCode, f.message("fault injected by fortitest"), nil, ""))
+			writeJSON(w, f.statusOr(http.StatusOK), rpcAnswer(rpc, f.RPCCode, f.message("fault injected by fortitest"), nil, ""))
 			return
 		}
-		writeJSON(w, f.httpStatus(), map[string]string{"error": f.message("fault injected by fortitest")})
+		writeJSON(w, f.statusOr(http.StatusInternalServerError), map[string]string{"error": f.message("fault injected by fortitest")})
 	case Fault401:
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": f.message("unauthorized")})
 	case Fault429:
@@ -191,20 +191,13 @@ func (f *Fault) status5xx(def int) int {
 	return def
 }
 
-// rpcStatus is the HTTP status of FaultCode's JSON-RPC answer: Status, or 200.
-func (f *Fault) rpcStatus() int {
+// statusOr is the fault's Status when it is an HTTP status, else def: FaultCode's answer is
+// 200 by default to a JSON-RPC call, 500 to any other.
+func (f *Fault) statusOr(def int) int {
 	if f.Status >= 100 && f.Status <= 599 {
 		return f.Status
 	}
-	return http.StatusOK
-}
-
-// httpStatus is the HTTP status of FaultCode's answer to any other call: Status, or 500.
-func (f *Fault) httpStatus() int {
-	if f.Status >= 100 && f.Status <= 599 {
-		return f.Status
-	}
-	return http.StatusInternalServerError
+	return def
 }
 
 // redirectStatus is FaultRedirect's status: Status when 307 or 308, else 302.

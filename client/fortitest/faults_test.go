@@ -9,9 +9,9 @@ import (
 // JSON-RPC code, Status only ever an HTTP status.
 func TestFaultStatuses(t *testing.T) {
 	for _, tc := range []struct {
-		name                      string
-		f                         Fault
-		s5xx, rpc, http, redirect int
+		name                         string
+		f                            Fault
+		s5xx, ok, internal, redirect int
 	}{
 		{"defaults", Fault{}, 503, 200, 500, 302},
 		{"502", Fault{Status: 502}, 502, 502, 502, 302},
@@ -23,9 +23,9 @@ func TestFaultStatuses(t *testing.T) {
 		{"a JSON-RPC code beside a status", Fault{RPCCode: -11, Status: 500}, 500, 500, 500, 302},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := [4]int{tc.f.status5xx(503), tc.f.rpcStatus(), tc.f.httpStatus(), tc.f.redirectStatus()}
-			if want := [4]int{tc.s5xx, tc.rpc, tc.http, tc.redirect}; got != want {
-				t.Errorf("status5xx, rpcStatus, httpStatus, redirectStatus = %v, want %v", got, want)
+			got := [4]int{tc.f.status5xx(503), tc.f.statusOr(200), tc.f.statusOr(500), tc.f.redirectStatus()}
+			if want := [4]int{tc.s5xx, tc.ok, tc.internal, tc.redirect}; got != want {
+				t.Errorf("status5xx(503), statusOr(200), statusOr(500), redirectStatus = %v, want %v", got, want)
 			}
 		})
 	}
