@@ -284,14 +284,6 @@ func (c *JSONRPC) Logout(ctx context.Context, session string) error {
 	return c.sessionCall(ctx, "logout", "exec", "/sys/logout", session)
 }
 
-// Status reports whether a session is alive, asking /sys/status, then, on -11,
-// /cli/global/system/status; a call that answers also resets the session's idle timer. A
-// session for which both answer -11 is ErrGone, as is a live session of an admin that may ask
-// neither: LearnProbe tells which admins those are.
-func (c *JSONRPC) Status(ctx context.Context, session string) error {
-	return c.StatusVia(ctx, session, ProbeUnknown)
-}
-
 func (c *JSONRPC) sessionCall(ctx context.Context, op, method, url, session string) error {
 	res, err := c.call(ctx, op, method, url, nil, session)
 	if err != nil {

@@ -70,12 +70,6 @@ type LoginLimiter struct {
 	*LoginWindow
 }
 
-// NewLoginLimiter allows n logins per rolling minute in a window of its own; n <= 0 means no
-// limit (nil).
-func NewLoginLimiter(n int) *LoginLimiter {
-	return NewLoginWindow().Limiter(n)
-}
-
 // HoldOff keeps every request of the window, queued ones included, from starting in the next d:
 // the upstream answered 429 with Retry-After d, and it counts the requests of this address
 // together, whichever caller sent them. A nil limiter holds nothing.

@@ -32,11 +32,13 @@ const (
 	urlCLIStatus = "/cli/global/system/status"
 )
 
-// StatusVia is Status asking first the call that first names (ProbeCLIStatus:
-// /cli/global/system/status; any other: /sys/status), then, on -11, the other. The session is
-// ErrGone when the first answers -11 and the other cannot show it alive (-11, or another
-// refusal such as -6 from firmware that lacks the url); a transient or unreadable answer from the
-// other is its own error.
+// StatusVia reports whether a session is alive, asking first the call that first names
+// (ProbeCLIStatus: /cli/global/system/status; any other: /sys/status), then, on -11, the other;
+// a call that answers also resets the session's idle timer. The session is ErrGone when the
+// first answers -11 and the other cannot show it alive (-11, or another refusal such as -6 from
+// firmware that lacks the url), as is a live session of an admin that may ask neither
+// (LearnProbe tells which admins those are); a transient or unreadable answer from the other is
+// its own error.
 func (c *JSONRPC) StatusVia(ctx context.Context, session string, first Probe) error {
 	urls := [2]string{urlSysStatus, urlCLIStatus}
 	if first == ProbeCLIStatus {
