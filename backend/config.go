@@ -48,7 +48,7 @@ func (c *configEntry) settings() client.Settings {
 // cachedConfig is a config with its live connection, built once and dropped on any change.
 type cachedConfig struct {
 	entry *configEntry
-	conn  *client.Conn
+	conn  *client.Client
 }
 
 func (c *cachedConfig) close() {
@@ -100,12 +100,12 @@ func (b *backend) config(ctx context.Context, s logical.Storage, name string) (*
 
 // dial connects to a config's product, its logins and other calls paced by the windows of its
 // base URL.
-func (b *backend) dial(c *configEntry) (*client.Conn, error) {
+func (b *backend) dial(c *configEntry) (*client.Client, error) {
 	s := c.settings()
 	s.Observer = b.metrics.observe
 	s.Limiter = b.loginWindow(c.URL).Limiter(c.LoginRateLimit)
 	s.CallLimiter = b.callWindow(c.URL).Limiter(c.CallRateLimit)
-	return client.Dial(s)
+	return client.New(s)
 }
 
 // loginWindow returns the record of logins to one base URL, shared by every config of this

@@ -66,7 +66,7 @@ func FuzzBuildConfig(f *testing.F) {
 				t.Fatalf("accepted %s without %s", c.AuthMethod, k)
 			}
 		}
-		if _, err := client.Dial(c.settings()); err != nil {
+		if _, err := client.New(c.settings()); err != nil {
 			t.Fatalf("a config that passed the checks cannot connect: %v", err)
 		}
 	})

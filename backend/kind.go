@@ -18,7 +18,7 @@ type credentialKind struct {
 	// issue makes a new credential for the role and answers it under a lease.
 	issue func(b *backend, ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error)
 	// verify checks a config's credentials at write; a warning says what it could not check.
-	verify func(b *backend, ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Conn) (warning string, err error)
+	verify func(b *backend, ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Client) (warning string, err error)
 	// end ends a credential that no lease holds yet (undo, WAL rollback).
 	end func(b *backend, ctx context.Context, s logical.Storage, l leaseInternal) error
 	// revoke ends the credential of a lease; nil when that is end.

@@ -142,11 +142,11 @@ func (l leaseInternal) matches(c *configEntry) bool {
 
 // conn returns a connection to where the lease's credential lives: the config's cached one
 // while the config still points there, else one built from the lease's own snapshot.
-func (b *backend) conn(ctx context.Context, s logical.Storage, l leaseInternal) (*client.Conn, func(), error) {
+func (b *backend) conn(ctx context.Context, s logical.Storage, l leaseInternal) (*client.Client, func(), error) {
 	if c, err := b.config(ctx, s, l.Config); err == nil && c != nil && l.matches(c.entry) {
 		return c.conn, func() {}, nil
 	}
-	conn, err := client.Dial(client.Settings{
+	conn, err := client.New(client.Settings{
 		Type: l.Type, AuthMethod: l.AuthMethod, URL: l.URL, AuthURL: l.AuthURL, ClientID: l.ClientID,
 		TLS:      client.TLSConfig{CACert: l.CACert, ServerName: l.TLSServerName, SkipVerify: l.TLSSkipVerify},
 		Timeout:  time.Duration(l.RequestTimeout) * time.Second,

@@ -31,7 +31,7 @@ func TestMetricsPerMount(t *testing.T) {
 	if err := a.revoke(l1); err != nil {
 		t.Fatal(err)
 	}
-	a.fake.AddFault(fortitest.Fault{Kind: fortitest.FaultCode, Code: -22, Path: "jsonrpc:/sys/login/user"})
+	a.fake.AddFault(fortitest.Fault{Kind: fortitest.FaultCode, RPCCode: -22, Path: "jsonrpc:/sys/login/user"})
 	a.fails(logical.ReadOperation, "creds/r", nil, "refused")
 	b.creds("r")
 	_ = l2

@@ -350,7 +350,7 @@ func TestConfigProbeKeptForSameAdmin(t *testing.T) {
 	if got := probe(); got != "none" {
 		t.Fatalf("renew_probe %v after a write for the same admin, want none", got)
 	}
-	e.fake.AddFault(fortitest.Fault{Path: callsSys, Kind: fortitest.FaultCode, Code: -1})
+	e.fake.AddFault(fortitest.Fault{Path: callsSys, Kind: fortitest.FaultCode, RPCCode: -1})
 	resp := e.ok(logical.UpdateOperation, "config/faz", e.fazAdmin(blindAdmin, fortitest.ProfileNoStatus))
 	e.fake.ClearFaults()
 	if resp == nil || !strings.Contains(strings.Join(resp.Warnings, "\n"), "could not find out how renew can check") {

@@ -150,7 +150,7 @@ func TestRevokeRetriesTransientFailures(t *testing.T) {
 		{"down", fortitest.Fault{Kind: fortitest.FaultDown}},
 		{"503", fortitest.Fault{Kind: fortitest.Fault5xx}},
 		{"html", fortitest.Fault{Kind: fortitest.FaultHTML}},
-		{"internal error code", fortitest.Fault{Kind: fortitest.FaultCode, Code: -1, Path: "jsonrpc:/sys/logout"}},
+		{"internal error code", fortitest.Fault{Kind: fortitest.FaultCode, RPCCode: -1, Path: "jsonrpc:/sys/logout"}},
 	}
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
@@ -576,7 +576,7 @@ func TestShareAcrossFailedLogins(t *testing.T) {
 		stale bool
 	}{
 		{"refused: nothing minted", fortitest.Fault{Path: "/api/v1/oauth/token", Kind: fortitest.Fault401}, false},
-		{"exchange failed: a token was minted", fortitest.Fault{Path: "/p/forticloud_jsonrpc_login", Kind: fortitest.FaultCode, Code: 400}, true},
+		{"exchange failed: a token was minted", fortitest.Fault{Path: "/p/forticloud_jsonrpc_login", Kind: fortitest.FaultCode, Status: 400}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)

@@ -38,16 +38,16 @@ func TestRevokeTokenGoneAnswers(t *testing.T) {
 		iam  fortitest.Fault
 	}{
 		{"400 malformed request",
-			fortitest.Fault{Kind: fortitest.FaultCode, Code: 400, Message: "invalid request body"},
-			fortitest.Fault{Kind: fortitest.FaultCode, Code: 400, Message: "invalid request body"}},
+			fortitest.Fault{Kind: fortitest.FaultCode, Status: 400, Message: "invalid request body"},
+			fortitest.Fault{Kind: fortitest.FaultCode, Status: 400, Message: "invalid request body"}},
 		{"400 invalid_request naming the token",
-			fortitest.Fault{Kind: fortitest.FaultCode, Code: 400, Message: "access_token is required"},
-			fortitest.Fault{Kind: fortitest.FaultCode, Code: 400, Message: "Token is required."}},
+			fortitest.Fault{Kind: fortitest.FaultCode, Status: 400, Message: "access_token is required"},
+			fortitest.Fault{Kind: fortitest.FaultCode, Status: 400, Message: "Token is required."}},
 		{"404 path not found",
-			fortitest.Fault{Kind: fortitest.FaultCode, Code: 404, Message: "not found"},
-			fortitest.Fault{Kind: fortitest.FaultCode, Code: 404, Message: "not found"}},
+			fortitest.Fault{Kind: fortitest.FaultCode, Status: 404, Message: "not found"},
+			fortitest.Fault{Kind: fortitest.FaultCode, Status: 404, Message: "not found"}},
 		{"403 at FortiLAN, 401 at IAM, no reason",
-			fortitest.Fault{Kind: fortitest.FaultCode, Code: 403, Message: "forbidden"},
+			fortitest.Fault{Kind: fortitest.FaultCode, Status: 403, Message: "forbidden"},
 			fortitest.Fault{Kind: fortitest.Fault401, Message: "unauthorized"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,10 +83,10 @@ func TestRevokeExpiredTokenWithoutUpstream(t *testing.T) {
 		fault fortitest.Fault
 		calls bool
 	}{
-		{"just expired, upstream 500", time.Second, fortitest.Fault{Kind: fortitest.FaultCode, Code: 500}, true},
+		{"just expired, upstream 500", time.Second, fortitest.Fault{Kind: fortitest.FaultCode, Status: 500}, true},
 		{"just expired, upstream down", time.Second, fortitest.Fault{Kind: fortitest.FaultDown}, true},
-		{"just expired, upstream refusing", time.Second, fortitest.Fault{Kind: fortitest.FaultCode, Code: 400, Message: "invalid request body"}, true},
-		{"long expired, upstream 500", 2 * expiredSlack, fortitest.Fault{Kind: fortitest.FaultCode, Code: 500}, false},
+		{"just expired, upstream refusing", time.Second, fortitest.Fault{Kind: fortitest.FaultCode, Status: 400, Message: "invalid request body"}, true},
+		{"long expired, upstream 500", 2 * expiredSlack, fortitest.Fault{Kind: fortitest.FaultCode, Status: 500}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -104,7 +104,7 @@ func (b *backend) issueSession(ctx context.Context, req *logical.Request, l leas
 }
 
 // verifySession logs in once, learns how renew can check this admin's sessions, and logs out.
-func (b *backend) verifySession(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Conn) (string, error) {
+func (b *backend) verifySession(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Client) (string, error) {
 	sid, err := b.login(ctx, s, c, conn)
 	if err != nil {
 		return "", err
@@ -119,7 +119,7 @@ func (b *backend) verifySession(ctx context.Context, s logical.Storage, name str
 // learnProbe finds, with sid fresh from a login and so alive, which status call renew can ask
 // about this admin's sessions, and records it in c. A warning says when renew cannot check
 // them, or when nothing was learnt (c keeps what it had).
-func (b *backend) learnProbe(ctx context.Context, name string, c *configEntry, conn *client.Conn, sid string) string {
+func (b *backend) learnProbe(ctx context.Context, name string, c *configEntry, conn *client.Client, sid string) string {
 	p, err := conn.Sessions.LearnProbe(ctx, sid)
 	if err != nil {
 		b.Logger().Warn("verify_connection: could not find a status call for renew", "config", name, "error", err)
@@ -139,7 +139,7 @@ func (b *backend) learnProbe(ctx context.Context, name string, c *configEntry, c
 // login opens a session. An API user's logins are serialised: each one mints an OAuth token,
 // and a new token kills the one another login may be about to exchange, and any token shared
 // by that user's leases.
-func (b *backend) login(ctx context.Context, s logical.Storage, c *configEntry, conn *client.Conn) (string, error) {
+func (b *backend) login(ctx context.Context, s logical.Storage, c *configEntry, conn *client.Client) (string, error) {
 	if c.AuthMethod != client.AuthAPIUser {
 		return conn.Sessions.Login(ctx)
 	}

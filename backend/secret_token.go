@@ -165,7 +165,7 @@ func (b *backend) tokenResponse(l leaseInternal, r *roleEntry, tok client.Token)
 }
 
 // verifyToken gets a token once and invalidates it.
-func (b *backend) verifyToken(ctx context.Context, _ logical.Storage, name string, _ *configEntry, conn *client.Conn) (string, error) {
+func (b *backend) verifyToken(ctx context.Context, _ logical.Storage, name string, _ *configEntry, conn *client.Client) (string, error) {
 	tok, err := conn.Tokens.Issue(ctx)
 	if err != nil {
 		return "", err

@@ -19,13 +19,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"none": nil, "down": one(fortitest.Fault{Kind: fortitest.FaultDown}), "5xx": one(fortitest.Fault{Kind: fortitest.Fault5xx}),
 		"html": one(fortitest.Fault{Kind: fortitest.FaultHTML}), "broken json": one(fortitest.Fault{Kind: fortitest.FaultBrokenJSON}),
 		"401": one(fortitest.Fault{Kind: fortitest.Fault401}), "429": one(fortitest.Fault{Kind: fortitest.Fault429, RetryAfter: time.Second}),
-		"code -11": one(fortitest.Fault{Kind: fortitest.FaultCode, Code: -11}), "huge": one(fortitest.Fault{Kind: fortitest.FaultHuge}),
+		"code -11": one(fortitest.Fault{Kind: fortitest.FaultCode, RPCCode: -11}), "huge": one(fortitest.Fault{Kind: fortitest.FaultHuge}),
 		// An upstream that repeats in its error what the call sent it.
 		"echo": {
-			{Path: "jsonrpc:/sys/login/user", Kind: fortitest.FaultCode, Code: -22, Message: "bad password " + adminPassword},
-			{Path: "jsonrpc:/sys/login/cloud", Kind: fortitest.FaultCode, Code: -22, Message: "bad token " + cloudToken},
-			{Path: "/api/v1/auth", Kind: fortitest.FaultCode, Code: 401, Message: "bad password " + lanPassword},
-			{Path: "/api/v1/oauth/token/", Kind: fortitest.FaultCode, Code: 401, Message: "bad password " + apiPassword},
+			{Path: "jsonrpc:/sys/login/user", Kind: fortitest.FaultCode, RPCCode: -22, Message: "bad password " + adminPassword},
+			{Path: "jsonrpc:/sys/login/cloud", Kind: fortitest.FaultCode, RPCCode: -22, Message: "bad token " + cloudToken},
+			{Path: "/api/v1/auth", Kind: fortitest.FaultCode, Status: 401, Message: "bad password " + lanPassword},
+			{Path: "/api/v1/oauth/token/", Kind: fortitest.FaultCode, Status: 401, Message: "bad password " + apiPassword},
 		},
 	}
 	for name, f := range faults {

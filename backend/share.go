@@ -283,7 +283,7 @@ func (b *backend) release(ctx context.Context, s logical.Storage, l leaseInterna
 // verifyShared checks an API user's credentials without killing the token its leases share:
 // while a share is live, minting a token to test would end it. Then the credentials that
 // minted it vouch for themselves; others go unchecked, with a warning.
-func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Conn) (string, error) {
+func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Client) (string, error) {
 	unlock := b.apiUsers.Lock(apiUserKey(c.AuthURL, c.APIID))
 	defer unlock()
 	sh, err := readShare(ctx, s, shareKey(c.AuthURL, c.APIID))

@@ -255,7 +255,7 @@ func TestFailedExchangeOAuthTokenRolledBack(t *testing.T) {
 	e := newEnv(t)
 	e.ok(logical.UpdateOperation, "config/faz", with(e.fazAPIUser(), "request_timeout", "1s"))
 	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "faz"})
-	e.fake.AddFault(fortitest.Fault{Path: "/p/forticloud_jsonrpc_login", Kind: fortitest.FaultCode, Code: 400})
+	e.fake.AddFault(fortitest.Fault{Path: "/p/forticloud_jsonrpc_login", Kind: fortitest.FaultCode, Status: 400})
 	e.fake.AddFault(fortitest.Fault{Path: "/api/v1/oauth/revoke_token", Kind: fortitest.FaultDown})
 	if _, err := e.do(logical.ReadOperation, "creds/r", nil); err == nil {
 		t.Fatal("creds succeeded though the exchange failed")

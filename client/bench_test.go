@@ -24,7 +24,7 @@ const (
 	benchUser     = "bench-user@example.com"
 )
 
-// Answers as the fake (and, per fortinet-apis.md, the products) give them.
+// Answers as the fake (and, per docs/upstream.md, the products) give them.
 var (
 	rpcLoginAnswer  = []byte(`{"id":1,"result":[{"status":{"code":0,"message":"OK"},"url":"/sys/login/user"}],"session":"9o6ueD0yXQ8mYHh0qI1Cf2c3bJZ1k7Vd"}`)
 	rpcLogoutAnswer = []byte(`{"id":2,"result":[{"status":{"code":0,"message":"OK"},"url":"/sys/logout"}]}`)

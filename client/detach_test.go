@@ -126,7 +126,7 @@ func TestAPIUserLoginCallerLeaves(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newFake(t)
-			conn, err := client.Dial(client.Settings{
+			conn, err := client.New(client.Settings{
 				Type: client.TypeFortiAnalyzer, AuthMethod: client.AuthAPIUser, URL: s.URL, AuthURL: s.URL,
 				APIID: apiID, Password: apiPass, TLS: client.TLSConfig{CACert: s.CACertPEM}, Timeout: 2 * time.Second,
 			})

@@ -14,17 +14,17 @@ import (
 
 // Kinds of failure the backend must tell apart. Every *Error wraps exactly one of them.
 var (
-	// ErrRefused: the upstream refused the credentials or the request. Retrying will not help,
+	// ErrRefused is the upstream refusing the credentials or the request. Retrying will not help,
 	// and for logins may lock the account out.
 	ErrRefused = errors.New("refused")
-	// ErrGone: the session, token or object no longer exists upstream, as gone.go reads the
+	// ErrGone is a session, token or object that no longer exists upstream, as gone.go reads the
 	// answers (FAZ -11 on logout, FortiLAN 401, 400 invalid_token, ...). For a logout, an
 	// invalidation or a revoke this means the work is already done.
 	ErrGone = errors.New("already gone")
-	// ErrRetryLater: a transient failure (network, 5xx, 429, timeout); the same call may
+	// ErrRetryLater is a transient failure (network, 5xx, 429, timeout): the same call may
 	// succeed later.
 	ErrRetryLater = errors.New("try again later")
-	// ErrProtocol: the answer could not be understood (HTML page, broken JSON, too large).
+	// ErrProtocol is an answer that could not be understood (HTML page, broken JSON, too large).
 	ErrProtocol = errors.New("unexpected answer")
 	// ErrLoginLimit: FortiAnalyzer/FortiManager refused a login because the admin already holds
 	// its maximum number of sessions (login-max).
@@ -92,12 +92,15 @@ func RateLimited(err error) bool {
 	return errors.As(err, &e) && (e.Status == http.StatusTooManyRequests || e.Status == 0 && e.RetryAfter > 0)
 }
 
+// maxMessage is the longest upstream message an error keeps, in bytes.
 const maxMessage = 200
 
-// A message holding a secret shorter than minRedactable is withheld whole.
 const (
+	// minRedactable is the shortest secret cut out of a message: a message holding a shorter
+	// one is withheld whole.
 	minRedactable = 8
-	withheld      = "[upstream message withheld]"
+	// withheld is what a withheld message reads.
+	withheld = "[upstream message withheld]"
 )
 
 // scrub removes every secret from an upstream message and shortens it, so that nothing the

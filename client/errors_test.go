@@ -1,6 +1,7 @@
 package client
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
@@ -26,12 +27,16 @@ func TestScrub(t *testing.T) {
 }
 
 func TestParseRetryAfterLong(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	for v, want := range map[string]time.Duration{
 		"99999999999999999999": time.Hour, // past uint64: still an hour, not 0
 		"0000007":              7 * time.Second,
 		"-5":                   0,
+		now.Add(24 * time.Hour).Format(http.TimeFormat):   time.Hour, // a date a day ahead: an hour
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Minute).Format(http.TimeFormat):     0,
 	} {
-		if got := parseRetryAfter(v, time.Now()); got != want {
+		if got := parseRetryAfter(v, now); got != want {
 			t.Errorf("parseRetryAfter(%q) = %v, want %v", v, got, want)
 		}
 	}

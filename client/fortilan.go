@@ -27,7 +27,7 @@ func NewFortiLAN(base string, t *Transport, limiter *LoginLimiter) *FortiLAN {
 
 // SetCallLimiter makes every call but logins (invalidate_token) wait on l, which may be shared
 // by every client of one base URL, or be nil (no limit, the default). FortiLAN counts these
-// calls apart from logins [fortinet-apis.md §2]. Call it before the client is used.
+// calls apart from logins [docs/upstream.md §2]. Call it before the client is used.
 func (c *FortiLAN) SetCallLimiter(l *LoginLimiter) { c.calls = l }
 
 // LANUser is an email or IAM user's login.
@@ -57,7 +57,7 @@ func (c *FortiLAN) Login(ctx context.Context, u LANUser) (Token, error) {
 		return Token{}, err
 	}
 	if resp.status != http.StatusOK && resp.status != http.StatusCreated {
-		return Token{}, c.t.statusError(r, resp)
+		return Token{}, statusError(r, resp)
 	}
 	tok, err := ParseToken(resp.body, c.now())
 	if err != nil {
@@ -86,9 +86,9 @@ func (c *FortiLAN) Invalidate(ctx context.Context, token string) error {
 	}
 	switch {
 	case resp.status >= 200 && resp.status < 300:
-		return htmlSuccess(op, resp)
+		return refuseHTML(op, resp)
 	case lanTokenGone(resp.status, resp.body, token):
 		return goneError(r, resp)
 	}
-	return c.t.statusError(r, resp)
+	return statusError(r, resp)
 }

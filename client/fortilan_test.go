@@ -34,7 +34,7 @@ func TestFortiLANLogin(t *testing.T) {
 		{name: "503 twice then ok", user: email, wantCalls: 3, fault: &fortitest.Fault{Kind: fortitest.Fault5xx, Count: 2}},
 		{name: "HTML page", user: email, kind: client.ErrProtocol, wantCalls: 1, fault: &fortitest.Fault{Kind: fortitest.FaultHTML}},
 		{name: "broken JSON", user: email, kind: client.ErrProtocol, wantCalls: 1, fault: &fortitest.Fault{Kind: fortitest.FaultBrokenJSON}},
-		{name: "200 naming an error", user: email, kind: client.ErrRefused, wantCalls: 1, fault: &fortitest.Fault{Kind: fortitest.FaultCode, Code: 200, Message: "account locked"}},
+		{name: "200 naming an error", user: email, kind: client.ErrRefused, wantCalls: 1, fault: &fortitest.Fault{Kind: fortitest.FaultCode, Status: 200, Message: "account locked"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -127,7 +127,7 @@ func TestFortiLANInvalidate(t *testing.T) {
 		{name: "lifetime over", prep: func(string) { c.s.Advance(2 * time.Hour) }, kind: client.ErrGone, calls: 1},
 		{name: "5xx once then ok", fault: &fortitest.Fault{Kind: fortitest.Fault5xx, Count: 1}, calls: 2},
 		{name: "5xx for good", fault: &fortitest.Fault{Kind: fortitest.Fault5xx}, kind: client.ErrRetryLater, calls: 3},
-		{name: "403", fault: &fortitest.Fault{Kind: fortitest.FaultCode, Code: 403}, kind: client.ErrRefused, calls: 1},
+		{name: "403", fault: &fortitest.Fault{Kind: fortitest.FaultCode, Status: 403}, kind: client.ErrRefused, calls: 1},
 		{name: "HTML page", fault: &fortitest.Fault{Kind: fortitest.FaultHTML}, kind: client.ErrProtocol, calls: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

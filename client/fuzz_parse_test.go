@@ -11,7 +11,7 @@ import (
 )
 
 // Fuzz targets for every parser of upstream answers. Their seed corpora, under
-// testdata/fuzz/<FuzzName>/, hold the real-shaped answers of fortinet-apis.md and malformed ones.
+// testdata/fuzz/<FuzzName>/, hold the real-shaped answers of docs/upstream.md and malformed ones.
 // They sit in package client to reach the unexported parsers; the exported ones are fuzzed as a
 // caller sees them.
 

@@ -8,21 +8,22 @@ import (
 
 // What counts as "already gone" when a revoke is refused, one decision per product. Nobody
 // publishes how FortiLAN or FortiCloud IAM say that a token is unknown, and other engines'
-// upstreams say it with 400 invalid_token, 401, 403 or 404 [fortinet-apis.md §7]: an answer
+// upstreams say it with 400 invalid_token, 401, 403 or 404 [docs/upstream.md §5]: an answer
 // counts as gone only when it says so, and any other refusal keeps the lease, so that a
 // malformed request or a wrong client_id never drops a live credential.
 
-// JSON-RPC codes that say the target is gone [fortinet-apis.md §1, §5].
-const (
-	codeNoObject = -3 // object doesn't exist: a delete of an admin already deleted
-)
+// codeNoObject is the JSON-RPC code of an object that does not exist, which says that a delete
+// of an admin already deleted is done [docs/upstream.md §1].
+const codeNoObject = -3
 
 // rpcTarget is what a JSON-RPC call was asked to end.
 type rpcTarget int
 
 const (
-	endSession rpcTarget = iota + 1 // /sys/logout
-	endObject                       // the delete of a CLI object (an admin)
+	// endSession is a /sys/logout.
+	endSession rpcTarget = iota + 1
+	// endObject is the delete of a CLI object (an admin).
+	endObject
 )
 
 // rpcGone reports whether code, answered to a call that ends t, says t is already gone: -11
@@ -55,7 +56,7 @@ func lanTokenGone(status int, body []byte, token string) bool {
 
 // iamTokenGone reports whether FortiCloud IAM's answer to revoke_token says the token is
 // already gone. IAM documents 200 whether or not the token existed, 400 for an empty token and
-// 401 for a wrong client_id [fortinet-apis.md §3]: a refusal counts only with a body that says
+// 401 for a wrong client_id [docs/upstream.md §3]: a refusal counts only with a body that says
 // the token is unknown, invalid or expired.
 func iamTokenGone(status int, body []byte, token string) bool {
 	switch status {

@@ -25,8 +25,8 @@ type TokenIssuer interface {
 	Revoke(ctx context.Context, token string) error
 }
 
-// Conn is one config's connection to its product: a transport and the issuer it feeds.
-type Conn struct {
+// Client is one config's client of its product: a transport and the issuer it feeds.
+type Client struct {
 	Product   Product
 	Transport *Transport
 	OAuth     *OAuth        // FortiCloud IAM, for forticloud_api_user
@@ -36,16 +36,16 @@ type Conn struct {
 	oauthT *Transport // IAM's own, when url's TLS settings must not apply to auth_url
 }
 
-// Close drops the connection's idle connections.
-func (c *Conn) Close() {
+// Close drops the client's idle connections.
+func (c *Client) Close() {
 	c.Transport.Close()
 	if c.oauthT != nil {
 		c.oauthT.Close()
 	}
 }
 
-// Dial builds the connection for s. Nothing is sent upstream.
-func Dial(s Settings) (*Conn, error) {
+// New builds the client for s. Nothing is sent upstream.
+func New(s Settings) (*Client, error) {
 	p, ok := LookupProduct(s.Type)
 	if !ok {
 		return nil, fmt.Errorf("unknown product type %q", s.Type)
@@ -54,17 +54,9 @@ func Dial(s Settings) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{Product: p, Transport: t}
-	authURL := s.AuthURL
-	if authURL == "" {
-		authURL = DefaultAuthURL
-	}
-	clientID := s.ClientID
-	if clientID == "" {
-		clientID = p.DefaultClientID
-	}
+	c := &Client{Product: p, Transport: t}
 	oauthT := t
-	if p.UsesURL && (s.TLS.ServerName != "" || s.TLS.SkipVerify) {
+	if ownIAMTransport(p, s.TLS) {
 		// tls_server_name and tls_skip_verify are for url; FortiCloud IAM keeps its own name
 		// and full checks (the API user's password goes there).
 		if oauthT, err = NewTransport(Options{TLS: TLSConfig{CACert: s.TLS.CACert}, Timeout: s.Timeout, RetryBudget: retryBudget(s.Timeout)}); err != nil {
@@ -72,32 +64,55 @@ func Dial(s Settings) (*Conn, error) {
 		}
 		c.oauthT = oauthT
 	}
-	c.OAuth = NewOAuth(authURL, oauthT)
-	switch p.Family {
-	case FamilySession:
-		c.Sessions = &sessionIssuer{s: s, clientID: clientID, rpc: NewJSONRPC(p.Type, s.URL, t), oauth: c.OAuth}
-	case FamilyToken:
-		if s.AuthMethod == AuthAPIUser {
-			c.Tokens = &oauthIssuer{s: s, clientID: clientID, oauth: c.OAuth}
-		} else {
-			base := s.URL
-			if base == "" {
-				base = p.DefaultURL
-			}
-			lan := NewFortiLAN(base, t, s.Limiter)
-			lan.SetCallLimiter(s.CallLimiter)
-			c.Tokens = &lanIssuer{s: s, lan: lan}
-		}
-	}
+	c.OAuth = NewOAuth(orDefault(s.AuthURL, DefaultAuthURL), oauthT)
+	c.Sessions, c.Tokens = newIssuers(p, s, t, c.OAuth)
 	if s.Observer != nil {
-		if c.Sessions != nil {
-			c.Sessions = observedSessions{SessionIssuer: c.Sessions, product: p.Type, obs: s.Observer}
-		}
-		if c.Tokens != nil {
-			c.Tokens = observedTokens{TokenIssuer: c.Tokens, product: p.Type, obs: s.Observer}
-		}
+		c.Sessions, c.Tokens = observe(p.Type, s.Observer, c.Sessions, c.Tokens)
 	}
 	return c, nil
+}
+
+// ownIAMTransport reports whether FortiCloud IAM needs a transport of its own: url's TLS
+// settings that loosen or rename its checks (tls_server_name, tls_skip_verify) are for url
+// alone. The CA bundle applies to both.
+func ownIAMTransport(p Product, tls TLSConfig) bool {
+	return p.UsesURL && (tls.ServerName != "" || tls.SkipVerify)
+}
+
+// newIssuers builds the issuer of p's family for s's auth method: sessions over t, or tokens
+// from IAM (API users) or FortiLAN (its users, over t); the other is nil.
+func newIssuers(p Product, s Settings, t *Transport, oauth *OAuth) (SessionIssuer, TokenIssuer) {
+	clientID := orDefault(s.ClientID, p.DefaultClientID)
+	switch {
+	case p.Family == FamilySession:
+		return &sessionIssuer{s: s, clientID: clientID, rpc: NewJSONRPC(p.Type, s.URL, t), oauth: oauth}, nil
+	case p.Family == FamilyToken && s.AuthMethod == AuthAPIUser:
+		return nil, &oauthIssuer{s: s, clientID: clientID, oauth: oauth}
+	case p.Family == FamilyToken:
+		lan := NewFortiLAN(orDefault(s.URL, p.DefaultURL), t, s.Limiter)
+		lan.SetCallLimiter(s.CallLimiter)
+		return nil, &lanIssuer{s: s, lan: lan}
+	}
+	return nil, nil
+}
+
+// observe wraps the issuers that are set so that obs hears of their every operation.
+func observe(product string, obs Observer, si SessionIssuer, ti TokenIssuer) (SessionIssuer, TokenIssuer) {
+	if si != nil {
+		si = observedSessions{SessionIssuer: si, product: product, obs: obs}
+	}
+	if ti != nil {
+		ti = observedTokens{TokenIssuer: ti, product: product, obs: obs}
+	}
+	return si, ti
+}
+
+// orDefault is v, or def when v is empty.
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 // retryBudget bounds one call, retries included: room for a retry after a slow failure, yet

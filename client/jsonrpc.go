@@ -11,11 +11,15 @@ import (
 	"sync/atomic"
 )
 
-// JSON-RPC status codes with a meaning of their own [fortinet-apis.md §1].
+// JSON-RPC status codes with a meaning of their own [docs/upstream.md §1].
 const (
-	codeOK       = 0
+	// codeOK is success.
+	codeOK = 0
+	// codeInternal is an internal error: the same call may succeed later.
 	codeInternal = -1
-	codeGone     = -11 // no permission, and also: the session no longer exists
+	// codeGone is "no permission for the resource", which is also the answer for a session
+	// that no longer exists.
+	codeGone = -11
 )
 
 // JSONRPC is a FortiAnalyzer/FortiManager JSON-RPC client for one base URL.
@@ -76,59 +80,89 @@ func (c *JSONRPC) call(ctx context.Context, op, method, url string, data any, se
 }
 
 // ParseRPC reads a JSON-RPC answer: result as a list or a single object, code as a number or
-// a numeric string, session as a string or absent.
+// a numeric string, session as a string or absent. Its errors are fixed texts: no part of the
+// answer reaches them.
 func ParseRPC(body []byte) (*RPCResult, error) {
+	result, session, err := rpcEnvelope(body)
+	if err != nil {
+		return nil, err
+	}
+	item, err := firstResult(result)
+	if err != nil {
+		return nil, err
+	}
+	res, err := readResult(item)
+	if err != nil {
+		return nil, err
+	}
+	res.Session = rawString(session)
+	return res, nil
+}
+
+// rpcEnvelope splits a JSON-RPC answer into its result, which must be there, and its session.
+func rpcEnvelope(body []byte) (result, session json.RawMessage, err error) {
 	var raw struct {
 		Result  json.RawMessage `json:"result"`
 		Session json.RawMessage `json:"session"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
 		if looksLikeHTML(body) {
-			return nil, errors.New("an HTML page instead of JSON-RPC")
+			return nil, nil, errors.New("an HTML page instead of JSON-RPC")
 		}
-		return nil, errors.New("an answer that is not JSON-RPC")
+		return nil, nil, errors.New("an answer that is not JSON-RPC")
 	}
-	first := bytes.TrimSpace(raw.Result)
-	if len(first) == 0 || bytes.Equal(first, []byte("null")) {
-		return nil, errors.New("a JSON-RPC answer without a result")
+	result = bytes.TrimSpace(raw.Result)
+	if len(result) == 0 || bytes.Equal(result, []byte("null")) {
+		return nil, nil, errors.New("a JSON-RPC answer without a result")
 	}
-	if first[0] == '[' {
-		var list []json.RawMessage
-		if err := json.Unmarshal(first, &list); err != nil {
-			return nil, errors.New("a JSON-RPC result that is not a list of objects")
-		}
-		if len(list) == 0 {
-			return nil, errors.New("a JSON-RPC answer with an empty result")
-		}
-		first = list[0]
+	return result, raw.Session, nil
+}
+
+// firstResult is the result a call's answer is about: the first of a list, or the one object.
+func firstResult(result json.RawMessage) (json.RawMessage, error) {
+	if result[0] != '[' {
+		return result, nil
 	}
-	var item struct {
+	var list []json.RawMessage
+	if err := json.Unmarshal(result, &list); err != nil {
+		return nil, errors.New("a JSON-RPC result that is not a list of objects")
+	}
+	if len(list) == 0 {
+		return nil, errors.New("a JSON-RPC answer with an empty result")
+	}
+	return list[0], nil
+}
+
+// readResult reads one result's status (its code must be numeric; its message may be absent)
+// and data.
+func readResult(item json.RawMessage) (*RPCResult, error) {
+	var v struct {
 		Status *struct {
 			Code    json.RawMessage `json:"code"`
 			Message json.RawMessage `json:"message"`
 		} `json:"status"`
 		Data json.RawMessage `json:"data"`
 	}
-	if err := json.Unmarshal(first, &item); err != nil {
+	if err := json.Unmarshal(item, &v); err != nil {
 		return nil, errors.New("a JSON-RPC result that is not an object")
 	}
-	if item.Status == nil {
+	if v.Status == nil {
 		return nil, errors.New("a JSON-RPC result without a status")
 	}
-	code, ok := parseCode(item.Status.Code)
+	code, ok := parseCode(v.Status.Code)
 	if !ok {
 		return nil, errors.New("a JSON-RPC status without a numeric code")
 	}
-	res := &RPCResult{Code: code, Data: item.Data}
-	var msg string
-	if json.Unmarshal(item.Status.Message, &msg) == nil {
-		res.Message = msg
+	return &RPCResult{Code: code, Message: rawString(v.Status.Message), Data: v.Data}, nil
+}
+
+// rawString is raw's string, or "" when raw is not a JSON string.
+func rawString(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
 	}
-	var sid string
-	if json.Unmarshal(raw.Session, &sid) == nil {
-		res.Session = sid
-	}
-	return res, nil
+	return s
 }
 
 func parseCode(raw json.RawMessage) (int, bool) {
@@ -209,7 +243,7 @@ func (c *JSONRPC) ExchangeCloud(ctx context.Context, accessToken string) (string
 		return "", err
 	}
 	if resp.status != 200 {
-		err := c.t.statusError(request{op: op, secrets: []string{accessToken}}, resp)
+		err := statusError(request{op: op, secrets: []string{accessToken}}, resp)
 		if e, ok := err.(*Error); ok && isLoginLimit(e.Message) {
 			e.Kind = ErrLoginLimit
 		}
@@ -248,14 +282,6 @@ func ParseExchange(body []byte) (string, error) {
 // Logout ends a session (/sys/logout). A session already gone answers ErrGone.
 func (c *JSONRPC) Logout(ctx context.Context, session string) error {
 	return c.sessionCall(ctx, "logout", "exec", "/sys/logout", session)
-}
-
-// Status reports whether a session is alive, asking /sys/status, then, on -11,
-// /cli/global/system/status; a call that answers also resets the session's idle timer. A
-// session for which both answer -11 is ErrGone, as is a live session of an admin that may ask
-// neither: LearnProbe tells which admins those are.
-func (c *JSONRPC) Status(ctx context.Context, session string) error {
-	return c.StatusVia(ctx, session, ProbeUnknown)
 }
 
 func (c *JSONRPC) sessionCall(ctx context.Context, op, method, url, session string) error {

@@ -26,9 +26,9 @@ func TestLoginUser(t *testing.T) {
 		{name: "unknown user", user: "nobody", pw: adminPass, kind: client.ErrRefused, wantCalls: 1},
 		{name: "login-max", user: adminUser, pw: adminPass, loginMax: 1, kind: client.ErrLoginLimit, wantCalls: 1},
 		{name: "code -1 is not retried", user: adminUser, pw: adminPass, kind: client.ErrRefused, wantCalls: 1,
-			fault: &fortitest.Fault{Path: "jsonrpc:/sys/login/user", Kind: fortitest.FaultCode, Code: -1}},
+			fault: &fortitest.Fault{Path: "jsonrpc:/sys/login/user", Kind: fortitest.FaultCode, RPCCode: -1}},
 		{name: "code 0 without a session", user: adminUser, pw: adminPass, kind: client.ErrProtocol, wantCalls: 1,
-			fault: &fortitest.Fault{Path: "jsonrpc:/sys/login/user", Kind: fortitest.FaultCode, Code: 0}},
+			fault: &fortitest.Fault{Path: "jsonrpc:/sys/login/user", Kind: fortitest.FaultCode, RPCCode: 0}},
 		{name: "5xx twice then ok", user: adminUser, pw: adminPass, wantCalls: 3,
 			fault: &fortitest.Fault{Kind: fortitest.Fault5xx, Count: 2}},
 		{name: "HTTP 401 with a body that is not JSON-RPC", user: adminUser, pw: adminPass, kind: client.ErrRefused, wantCalls: 1,
@@ -147,7 +147,7 @@ func TestExchangeCloud(t *testing.T) {
 		{"revoked token", tok.AccessToken, nil, client.ErrRefused},
 		{"HTML page", cloudToken, &fortitest.Fault{Kind: fortitest.FaultHTML}, client.ErrProtocol},
 		{"broken JSON", cloudToken, &fortitest.Fault{Kind: fortitest.FaultBrokenJSON}, client.ErrProtocol},
-		{"200 without a session", cloudToken, &fortitest.Fault{Kind: fortitest.FaultCode, Code: 200, Message: "token expired"}, client.ErrRefused},
+		{"200 without a session", cloudToken, &fortitest.Fault{Kind: fortitest.FaultCode, Status: 200, Message: "token expired"}, client.ErrRefused},
 		{"login-max", cloudToken, nil, client.ErrLoginLimit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,9 +210,9 @@ func TestLogoutAndStatus(t *testing.T) {
 		{name: "logged out already", prep: func(sid string) { _ = c.faz.Logout(ctx, sid) }, kind: client.ErrGone},
 		{name: "expired upstream", prep: func(sid string) { c.s.ExpireSession(sid) }, kind: client.ErrGone},
 		{name: "idled out", prep: func(string) { c.s.Advance(2 * time.Minute) }, kind: client.ErrGone},
-		{name: "code -11", fault: &fortitest.Fault{Kind: fortitest.FaultCode, Code: -11}, kind: client.ErrGone},
-		{name: "code -1", fault: &fortitest.Fault{Kind: fortitest.FaultCode, Code: -1}, kind: client.ErrRetryLater},
-		{name: "code -20020", fault: &fortitest.Fault{Kind: fortitest.FaultCode, Code: -20020}, kind: client.ErrRefused},
+		{name: "code -11", fault: &fortitest.Fault{Kind: fortitest.FaultCode, RPCCode: -11}, kind: client.ErrGone},
+		{name: "code -1", fault: &fortitest.Fault{Kind: fortitest.FaultCode, RPCCode: -1}, kind: client.ErrRetryLater},
+		{name: "code -20020", fault: &fortitest.Fault{Kind: fortitest.FaultCode, RPCCode: -20020}, kind: client.ErrRefused},
 		{name: "HTML page", fault: &fortitest.Fault{Kind: fortitest.FaultHTML}, kind: client.ErrProtocol},
 		{name: "broken JSON", fault: &fortitest.Fault{Kind: fortitest.FaultBrokenJSON}, kind: client.ErrProtocol},
 	} {

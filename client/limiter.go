@@ -9,11 +9,11 @@ import (
 )
 
 // DefaultFortiLANLoginsPerMinute is FortiLAN Cloud's documented limit on auth requests from
-// one source IP [fortinet-apis.md §2].
+// one source IP [docs/upstream.md §2].
 const DefaultFortiLANLoginsPerMinute = 6
 
 // DefaultFortiLANCallsPerMinute is FortiLAN Cloud's documented limit on its other calls from
-// one source IP, invalidate_token among them [fortinet-apis.md §2, §7].
+// one source IP, invalidate_token among them [docs/upstream.md §2].
 const DefaultFortiLANCallsPerMinute = 60
 
 // slotTime is how long a request stays in a window: the upstream's rolling minute, and a second
@@ -22,7 +22,7 @@ const DefaultFortiLANCallsPerMinute = 60
 // minute after a burst can arrive before the burst's last one leaves the upstream's minute.
 const slotTime = time.Minute + time.Second
 
-// maxQueue bounds the wait of a login without a deadline (a Vault request always has one).
+// maxQueue is the longest wait of a login without a deadline (a Vault request always has one).
 const maxQueue = 30 * time.Second
 
 // LoginWindow is the record of the requests of one kind made to one base URL in the last
@@ -68,20 +68,6 @@ func (w *LoginWindow) Limiter(n int) *LoginLimiter {
 type LoginLimiter struct {
 	n int
 	*LoginWindow
-}
-
-// NewLoginLimiter allows n logins per rolling minute in a window of its own; n <= 0 means no
-// limit (nil).
-func NewLoginLimiter(n int) *LoginLimiter {
-	return NewLoginWindow().Limiter(n)
-}
-
-// Limit reports the limiter's requests per minute; 0 for none.
-func (l *LoginLimiter) Limit() int {
-	if l == nil {
-		return 0
-	}
-	return l.n
 }
 
 // HoldOff keeps every request of the window, queued ones included, from starting in the next d:

@@ -10,7 +10,7 @@ import (
 // DefaultAuthURL is FortiCloud IAM's base URL.
 const DefaultAuthURL = "https://customerapiauth.fortinet.com"
 
-// OAuth is a FortiCloud IAM client: API users' password grant, refresh and revoke.
+// OAuth is a FortiCloud IAM client: API users' password grant and revoke.
 type OAuth struct {
 	base string
 	t    *Transport
@@ -29,13 +29,6 @@ func (c *OAuth) Token(ctx context.Context, apiID, password, clientID string) (To
 	}, password)
 }
 
-// Refresh trades a refresh token for a new access token.
-func (c *OAuth) Refresh(ctx context.Context, clientID, refreshToken string) (Token, error) {
-	return c.grant(ctx, "forticloud iam: refresh", map[string]string{
-		"client_id": clientID, "grant_type": "refresh_token", "refresh_token": refreshToken,
-	}, refreshToken)
-}
-
 func (c *OAuth) grant(ctx context.Context, op string, body map[string]string, secret string) (Token, error) {
 	r := request{op: op, url: c.base + "/api/v1/oauth/token/", body: body, secrets: []string{secret}, creates: true}
 	resp, err := c.t.post(ctx, r)
@@ -43,7 +36,7 @@ func (c *OAuth) grant(ctx context.Context, op string, body map[string]string, se
 		return Token{}, err
 	}
 	if resp.status != http.StatusOK {
-		return Token{}, c.t.statusError(r, resp)
+		return Token{}, statusError(r, resp)
 	}
 	tok, err := ParseToken(resp.body, c.now())
 	if err != nil {
@@ -67,9 +60,9 @@ func (c *OAuth) Revoke(ctx context.Context, clientID, token string) error {
 	}
 	switch {
 	case resp.status >= 200 && resp.status < 300:
-		return htmlSuccess(op, resp)
+		return refuseHTML(op, resp)
 	case iamTokenGone(resp.status, resp.body, token):
 		return goneError(r, resp)
 	}
-	return c.t.statusError(r, resp)
+	return statusError(r, resp)
 }

@@ -123,9 +123,9 @@ func TestStatusFallbackAnswers(t *testing.T) {
 		kind  error
 		learn error // LearnProbe's error kind; nil: ProbeNone
 	}{
-		{"code -11", fortitest.Fault{Kind: fortitest.FaultCode, Code: -11}, client.ErrGone, nil},
-		{"code -6, firmware without the url", fortitest.Fault{Kind: fortitest.FaultCode, Code: -6}, client.ErrGone, nil},
-		{"code -1", fortitest.Fault{Kind: fortitest.FaultCode, Code: -1}, client.ErrRetryLater, client.ErrRetryLater},
+		{"code -11", fortitest.Fault{Kind: fortitest.FaultCode, RPCCode: -11}, client.ErrGone, nil},
+		{"code -6, firmware without the url", fortitest.Fault{Kind: fortitest.FaultCode, RPCCode: -6}, client.ErrGone, nil},
+		{"code -1", fortitest.Fault{Kind: fortitest.FaultCode, RPCCode: -1}, client.ErrRetryLater, client.ErrRetryLater},
 		{"HTML page", fortitest.Fault{Kind: fortitest.FaultHTML}, client.ErrProtocol, client.ErrProtocol},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,26 +7,37 @@ import (
 
 // Product types, as the config's `type` names them.
 const (
+	// TypeFortiAnalyzer is FortiAnalyzer, on premises or FortiAnalyzer Cloud.
 	TypeFortiAnalyzer = "fortianalyzer"
-	TypeFortiManager  = "fortimanager"
-	TypeFortiLAN      = "fortilan"
-	TypeFortiCloud    = "forticloud"
+	// TypeFortiManager is FortiManager, on premises or FortiManager Cloud.
+	TypeFortiManager = "fortimanager"
+	// TypeFortiLAN is FortiLAN Cloud (FortiEdge Cloud).
+	TypeFortiLAN = "fortilan"
+	// TypeFortiCloud is FortiCloud IAM itself: its OAuth tokens, for any FortiCloud API.
+	TypeFortiCloud = "forticloud"
 )
 
 // Auth methods, as the config's `auth_method` names them.
 const (
+	// AuthForticloudToken is a login with a FortiCloud token (/sys/login/cloud).
 	AuthForticloudToken = "forticloud_token"
-	AuthAPIUser         = "forticloud_api_user"
-	AuthLocalUser       = "local_user"
-	AuthEmailUser       = "email_user"
-	AuthIAMUser         = "iam_user"
+	// AuthAPIUser is a FortiCloud IAM API user's password grant.
+	AuthAPIUser = "forticloud_api_user"
+	// AuthLocalUser is a FortiAnalyzer/FortiManager admin's login (/sys/login/user).
+	AuthLocalUser = "local_user"
+	// AuthEmailUser is a FortiLAN login with an email and a password.
+	AuthEmailUser = "email_user"
+	// AuthIAMUser is a FortiLAN login as an IAM user.
+	AuthIAMUser = "iam_user"
 )
 
 // Family says what a product leases: a JSON-RPC session or an access token.
 type Family int
 
 const (
+	// FamilySession is a product that leases JSON-RPC sessions.
 	FamilySession Family = iota + 1
+	// FamilyToken is a product that leases access tokens.
 	FamilyToken
 )
 

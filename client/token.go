@@ -33,8 +33,9 @@ func parseKind(err error) error {
 	return ErrRefused
 }
 
-// absoluteAfter splits the two readings of expires_in: FortiLAN's documented example
-// (1593739101) is a UNIX time, IAM's (14400) is seconds from now [fortinet-apis.md §2, §3].
+// absoluteAfter is the expires_in from which it reads as a UNIX time rather than seconds from
+// now: FortiLAN's documented example (1593739101) is a UNIX time, IAM's (14400) is seconds from
+// now [docs/upstream.md §2, §3].
 const absoluteAfter = 1_000_000_000
 
 // expiry reads an expires_in value given as a number or a numeric string.
@@ -76,16 +77,8 @@ func ParseToken(body []byte, now time.Time) (Token, error) {
 		}
 		return Token{}, protocolError("an answer that is not JSON")
 	}
-	var t Token
-	str := func(raw json.RawMessage) string {
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		return s
-	}
-	t.AccessToken = str(v.AccessToken)
-	t.RefreshToken = str(v.RefreshToken)
-	t.TokenType = str(v.TokenType)
-	status := strings.ToLower(str(v.Status))
+	t := Token{AccessToken: rawString(v.AccessToken), RefreshToken: rawString(v.RefreshToken), TokenType: rawString(v.TokenType)}
+	status := strings.ToLower(rawString(v.Status))
 	if t.AccessToken == "" || (status != "" && status != "success") {
 		if status == "success" {
 			// A success without a token: its message ("successfully authenticated") is no reason.

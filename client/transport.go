@@ -10,22 +10,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 )
 
-// Defaults for Options fields left zero.
+// Defaults for Options fields left zero, and bounds.
 const (
-	DefaultTimeout     = 30 * time.Second
-	DefaultMaxBody     = 1 << 20
+	// DefaultTimeout is the timeout of one HTTP request.
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxBody is the cap on an answer's size, in bytes.
+	DefaultMaxBody = 1 << 20
+	// DefaultRetryBudget is the time one call may take, retries and waits included.
 	DefaultRetryBudget = 20 * time.Second
-	maxRetryBudget     = 60 * time.Second
+	// maxRetryBudget is the longest budget New gives a call, whatever the timeout.
+	maxRetryBudget = 60 * time.Second
+	// defaultMaxAttempts is the tries of one call.
 	defaultMaxAttempts = 4
-	userAgent          = "vault-plugin-secrets-forticloud"
+	// userAgent is the User-Agent of every request.
+	userAgent = "vault-plugin-secrets-forticloud"
 )
 
 // TLSConfig is how to trust an upstream.
@@ -181,115 +184,101 @@ type response struct {
 }
 
 // post sends r, retrying connection errors, 5xx and 429 with backoff and jitter within the
-// retry budget. Anything else, a refused login above all, is returned at once.
+// retry budget. Anything else, a refused login above all, is returned at once. Which answers
+// end the call, which failures are tried again and how long to wait are decided in retry.go;
+// post only runs those decisions.
 //
 // A call that creates (r.creates) is sent only while ctx lives, but once sent it is detached
 // from ctx: it ends with its answer or its own budget, and what it created is returned even if
 // ctx ended meanwhile, for the caller to end again.
+//
+// The loop is not github.com/hashicorp/go-retryablehttp's, though that is in the module graph:
+// it sends and waits on one context, where a call that creates is sent on one its caller cannot
+// cancel yet stops retrying when its caller leaves; a cancelled wait drops the last answer (and
+// the Retry-After callers read) and closes the shared pool's idle connections; a wait past the
+// budget is slept then cut, not refused at once; and one http.Client timeout serves every
+// attempt, where a call that creates waits its whole budget.
 func (t *Transport) post(ctx context.Context, r request) (*response, error) {
 	payload, err := json.Marshal(r.body)
 	if err != nil {
 		return nil, &Error{Op: r.op, Kind: ErrProtocol, Err: fmt.Errorf("encode request: %w", err)}
 	}
-	deadline := time.Now().Add(t.budget)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) && !r.creates {
-		deadline = d
-	}
-	// The budget bounds the whole call, the last attempt included. ctx says whether anyone
+	// The deadline bounds the whole call, the last attempt included. ctx says whether anyone
 	// still wants the call; sendCtx bounds what is sent.
-	sendCtx := ctx
-	if r.creates {
-		sendCtx = context.WithoutCancel(ctx)
-	}
-	sendCtx, cancel := context.WithDeadline(sendCtx, deadline)
-	defer cancel()
+	deadline := callDeadline(ctx, time.Now(), t.budget, r.creates)
+	sendCtx, cancelSend := context.WithDeadline(sendContext(ctx, r.creates), deadline)
+	defer cancelSend()
 	ctx, cancelWait := context.WithDeadline(ctx, deadline)
 	defer cancelWait()
 	var last error
 	for attempt := 0; attempt < t.maxAttempts; attempt++ {
-		if attempt > 0 && r.beforeRetry != nil {
-			// What it waits for must leave the attempt its time.
-			bctx, cancel := context.WithDeadline(ctx, deadline.Add(-t.timeout))
-			err := r.beforeRetry(bctx)
-			cancel()
-			if err != nil {
+		if attempt > 0 {
+			if err := t.beforeRetry(ctx, r, deadline); err != nil {
 				return nil, err
 			}
 		}
 		if err := ctx.Err(); err != nil {
 			// Nobody wants the answer: send nothing more. A call that creates was either
-			// never sent or surely created nothing (see safeToRepeat).
-			if last == nil {
-				last = &Error{Op: r.op, Kind: ErrRetryLater, Err: err, Message: "request cancelled"}
-			}
-			return nil, last
+			// never sent or surely created nothing (see retryable).
+			return nil, cancelled(r.op, last, err)
 		}
-		resp, err := t.once(sendCtx, r, payload)
+		resp, err := t.attempt(sendCtx, r, payload)
 		if err == nil {
-			if resp.status != http.StatusTooManyRequests && resp.status < 500 {
-				return resp, nil
-			}
-			// A JSON-RPC result on a 5xx is the answer; on a 429 or 503, the status is about
-			// load and the call is retried whatever the body says.
-			if r.rpc && resp.status >= 500 && resp.status != http.StatusServiceUnavailable {
-				if _, perr := ParseRPC(resp.body); perr == nil {
-					return resp, nil
-				}
-			}
-			err = t.statusError(r, resp)
-			if resp.status == http.StatusTooManyRequests && r.rateLimited != nil {
-				r.rateLimited(RetryAfter(err))
-			}
+			return resp, nil
 		}
 		last = err
-		if !errors.Is(err, ErrRetryLater) || ctx.Err() != nil || (r.creates && !safeToRepeat(err)) {
+		if !retryable(r.creates, err) || ctx.Err() != nil {
 			return nil, err
 		}
-		wait := backoff(attempt)
-		if ra := RetryAfter(err); ra > wait {
-			wait = ra
-		}
-		if attempt+1 == t.maxAttempts || time.Now().Add(wait).After(deadline) {
-			break
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, last
-		case <-timer.C:
+		wait := retryWait(attempt, err)
+		if !retryFits(attempt, t.maxAttempts, time.Now(), wait, deadline) || !sleep(ctx, wait) {
+			return nil, err
 		}
 	}
 	return nil, last
 }
 
-// safeToRepeat reports whether a failed login surely created nothing upstream.
-func safeToRepeat(err error) bool {
-	var e *Error
-	if !errors.As(err, &e) {
+// beforeRetry runs r's hook before a retry. What it waits for must leave the attempt its time:
+// its context ends one request's timeout before the call's deadline.
+func (t *Transport) beforeRetry(ctx context.Context, r request, deadline time.Time) error {
+	if r.beforeRetry == nil {
+		return nil
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline.Add(-t.timeout))
+	defer cancel()
+	return r.beforeRetry(ctx)
+}
+
+// attempt sends r once and returns the call's answer, or the error this attempt amounts to. A
+// 429 is told to r.rateLimited.
+func (t *Transport) attempt(ctx context.Context, r request, payload []byte) (*response, error) {
+	resp, err := t.once(ctx, r, payload)
+	if err != nil {
+		return nil, err
+	}
+	if isAnswer(r.rpc, resp) {
+		return resp, nil
+	}
+	err = statusError(r, resp)
+	if resp.status == http.StatusTooManyRequests && r.rateLimited != nil {
+		r.rateLimited(RetryAfter(err))
+	}
+	return nil, err
+}
+
+// sleep waits d, and reports false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
 		return false
-	}
-	switch e.Status {
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		// Refused before being handled. Not 502 or 504: a gateway says those when the server
-		// behind it may have handled the request, too slowly or with a broken answer.
+	case <-timer.C:
 		return true
-	case 0:
-		var op *net.OpError
-		return errors.As(e.Err, &op) && op.Op == "dial"
 	}
-	return false
 }
 
-// backoff is 250ms, 500ms, 1s, ... with ±25% jitter, so that nodes do not retry in step.
-func backoff(attempt int) time.Duration {
-	d := 4 * time.Second
-	if attempt < 4 { // 250ms << attempt overflows, and rand.N panics, from attempt 36 on
-		d = 250 * time.Millisecond << attempt
-	}
-	return d*3/4 + rand.N(d/2)
-}
-
+// once sends r and reads its answer whole, within the size cap.
 func (t *Transport) once(ctx context.Context, r request, payload []byte) (*response, error) {
 	if !r.creates {
 		// A call that creates waits for its answer as long as its budget allows: the
@@ -355,44 +344,6 @@ func cleanNetError(err error) error {
 	return err
 }
 
-// statusError turns an HTTP status the caller did not expect into an Error.
-func (t *Transport) statusError(r request, resp *response) error {
-	e := &Error{Op: r.op, Status: resp.status, Message: scrub(upstreamMessage(resp.body), r.secrets...)}
-	switch {
-	case resp.status == http.StatusTooManyRequests:
-		e.Kind = ErrRetryLater
-		e.Message = "rate limited"
-		e.RetryAfter = parseRetryAfter(resp.header.Get("Retry-After"), time.Now())
-	case resp.status >= 500:
-		e.Kind = ErrRetryLater
-		e.RetryAfter = parseRetryAfter(resp.header.Get("Retry-After"), time.Now())
-	case resp.status == http.StatusUnauthorized:
-		e.Kind = ErrRefused
-	default:
-		e.Kind = ErrRefused
-	}
-	return e
-}
-
-// parseRetryAfter reads either form of Retry-After: seconds, or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
-		// Digits only: seconds, capped at an hour, however many.
-		return time.Duration(min(s, 3600)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		d := t.Sub(now)
-		if d > time.Hour {
-			d = time.Hour
-		}
-		return d
-	}
-	return 0
-}
-
 // upstreamMessage picks a human message out of an error body, whatever its shape; an HTML page
 // or other non-JSON body yields a short description instead of its contents.
 func upstreamMessage(body []byte) string {
@@ -414,20 +365,17 @@ func upstreamMessage(body []byte) string {
 	return ""
 }
 
-// htmlSuccess checks a 2xx answer whose body the caller does not otherwise read: an HTML page
-// (a login portal, a proxy) is not the upstream saying yes.
-func htmlSuccess(op string, resp *response) error {
+// refuseHTML refuses a 2xx answer whose body the caller does not otherwise read when it is an
+// HTML page (a login portal, a proxy): that is not the upstream saying yes.
+func refuseHTML(op string, resp *response) error {
 	if looksLikeHTML(resp.body) {
 		return &Error{Op: op, Kind: ErrProtocol, Status: resp.status, Message: "an HTML page instead of JSON"}
 	}
 	return nil
 }
 
+// looksLikeHTML reports whether b is markup rather than JSON: it starts with "<" ("<!doctype
+// html", "<html", or any other tag).
 func looksLikeHTML(b []byte) bool {
-	b = bytes.TrimSpace(b)
-	if len(b) > 64 {
-		b = b[:64]
-	}
-	b = bytes.ToLower(b)
-	return bytes.HasPrefix(b, []byte("<!doctype html")) || bytes.HasPrefix(b, []byte("<html")) || bytes.HasPrefix(b, []byte("<"))
+	return bytes.HasPrefix(bytes.TrimSpace(b), []byte("<"))
 }

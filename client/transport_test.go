@@ -108,14 +108,14 @@ func TestRetries(t *testing.T) {
 		logout    bool // call Logout (safe to repeat) instead of LoginUser
 	}{
 		{name: "503 once", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Count: 1}, wantCalls: 2},
-		{name: "502 twice", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Code: 502, Count: 2}, wantCalls: 3, logout: true},
+		{name: "502 twice", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Status: 502, Count: 2}, wantCalls: 3, logout: true},
 		// A gateway's 502 or 504 may hide a login the server behind it made: never sent twice.
-		{name: "login not repeated after a 502", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Code: 502, Count: 1}, kind: client.ErrRetryLater, wantCalls: 1},
-		{name: "login not repeated after a 504", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Code: 504, Count: 1}, kind: client.ErrRetryLater, wantCalls: 1},
+		{name: "login not repeated after a 502", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Status: 502, Count: 1}, kind: client.ErrRetryLater, wantCalls: 1},
+		{name: "login not repeated after a 504", fault: fortitest.Fault{Kind: fortitest.Fault5xx, Status: 504, Count: 1}, kind: client.ErrRetryLater, wantCalls: 1},
 		// The JSON-RPC body tells, whatever the HTTP status: a session gone is gone, not retried.
-		{name: "JSON-RPC -11 on HTTP 500", fault: fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultCode, Code: -11, Status: 500}, kind: client.ErrGone, wantCalls: 1, logout: true},
+		{name: "JSON-RPC -11 on HTTP 500", fault: fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultCode, RPCCode: -11, Status: 500}, kind: client.ErrGone, wantCalls: 1, logout: true},
 		// On a 503 the status speaks of load, whatever the body: retried.
-		{name: "JSON-RPC body on a 503", fault: fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultCode, Code: -6, Status: 503, Count: 1}, wantCalls: 2, logout: true},
+		{name: "JSON-RPC body on a 503", fault: fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultCode, RPCCode: -6, Status: 503, Count: 1}, wantCalls: 2, logout: true},
 		{name: "429 twice", fault: fortitest.Fault{Kind: fortitest.Fault429, Count: 2}, wantCalls: 3},
 		{name: "connection drop once", fault: fortitest.Fault{Kind: fortitest.FaultDown, Count: 1}, wantCalls: 2, logout: true},
 		{name: "connection drop twice", fault: fortitest.Fault{Kind: fortitest.FaultDown, Count: 2}, wantCalls: 3, logout: true},
@@ -130,7 +130,7 @@ func TestRetries(t *testing.T) {
 		{name: "HTML page", fault: fortitest.Fault{Kind: fortitest.FaultHTML}, kind: client.ErrProtocol, wantCalls: 1},
 		{name: "broken JSON", fault: fortitest.Fault{Kind: fortitest.FaultBrokenJSON}, kind: client.ErrProtocol, wantCalls: 1},
 		{name: "302 not followed", fault: fortitest.Fault{Kind: fortitest.FaultRedirect}, kind: client.ErrProtocol, wantCalls: 1},
-		{name: "307 not followed", fault: fortitest.Fault{Kind: fortitest.FaultRedirect, Code: 307}, kind: client.ErrProtocol, wantCalls: 1},
+		{name: "307 not followed", fault: fortitest.Fault{Kind: fortitest.FaultRedirect, Status: 307}, kind: client.ErrProtocol, wantCalls: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -179,7 +179,7 @@ func TestRetries(t *testing.T) {
 func TestRedirectsNotFollowed(t *testing.T) {
 	ctx := context.Background()
 	c := setup(t)
-	c.s.AddFault(fortitest.Fault{Kind: fortitest.FaultRedirect, Code: 307})
+	c.s.AddFault(fortitest.Fault{Kind: fortitest.FaultRedirect, Status: 307})
 	calls := map[string]func() error{
 		"LoginUser":       func() error { _, err := c.faz.LoginUser(ctx, adminUser, adminPass); return err },
 		"LoginCloudToken": func() error { _, err := c.faz.LoginCloudToken(ctx, cloudToken); return err },
@@ -335,13 +335,13 @@ func TestErrorsHoldNoSecrets(t *testing.T) {
 		rpc   *bool // nil: every call; else only JSON-RPC calls (true) or only the others
 	}{
 		{"code echoing", func(s string) fortitest.Fault {
-			return fortitest.Fault{Kind: fortitest.FaultCode, Code: -22, Message: "bad secret " + s + "!"}
+			return fortitest.Fault{Kind: fortitest.FaultCode, RPCCode: -22, Message: "bad secret " + s + "!"}
 		}, ptr(true)},
 		{"200 echoing", func(s string) fortitest.Fault {
-			return fortitest.Fault{Kind: fortitest.FaultCode, Code: 200, Message: "bad secret " + s + "!"}
+			return fortitest.Fault{Kind: fortitest.FaultCode, Status: 200, Message: "bad secret " + s + "!"}
 		}, ptr(false)},
 		{"400 echoing", func(s string) fortitest.Fault {
-			return fortitest.Fault{Kind: fortitest.FaultCode, Code: 400, Message: "bad secret " + s + "!"}
+			return fortitest.Fault{Kind: fortitest.FaultCode, Status: 400, Message: "bad secret " + s + "!"}
 		}, ptr(false)},
 		{"401 echoing", func(s string) fortitest.Fault {
 			return fortitest.Fault{Kind: fortitest.Fault401, Message: "unauthorized: " + s}
@@ -353,7 +353,7 @@ func TestErrorsHoldNoSecrets(t *testing.T) {
 			return fortitest.Fault{Kind: fortitest.Fault429, RetryAfter: time.Minute, Message: "slow down " + s}
 		}, nil},
 		{"long message", func(s string) fortitest.Fault {
-			return fortitest.Fault{Kind: fortitest.FaultCode, Code: 403, Message: strings.Repeat("x", 190) + s}
+			return fortitest.Fault{Kind: fortitest.FaultCode, Status: 403, Message: strings.Repeat("x", 190) + s}
 		}, ptr(false)},
 		{"HTML", func(string) fortitest.Fault { return fortitest.Fault{Kind: fortitest.FaultHTML} }, nil},
 		{"broken JSON", func(string) fortitest.Fault { return fortitest.Fault{Kind: fortitest.FaultBrokenJSON} }, nil},
@@ -471,7 +471,7 @@ func TestParseCACert(t *testing.T) {
 // password goes, keeps its full certificate checks.
 func TestURLTLSSettingsStayOffIAM(t *testing.T) {
 	s := newFake(t)
-	conn, err := client.Dial(client.Settings{
+	conn, err := client.New(client.Settings{
 		Type: client.TypeFortiAnalyzer, AuthMethod: client.AuthAPIUser, URL: s.URL, AuthURL: s.URL,
 		APIID: apiID, Password: apiPass, TLS: client.TLSConfig{SkipVerify: true}, Timeout: time.Second,
 	})
@@ -485,7 +485,7 @@ func TestURLTLSSettingsStayOffIAM(t *testing.T) {
 		t.Fatalf("the API user's password reached an unverified IAM (%d calls)", n)
 	}
 	// With the CA given, both work, tls_server_name applying to url alone.
-	conn2, err := client.Dial(client.Settings{
+	conn2, err := client.New(client.Settings{
 		Type: client.TypeFortiAnalyzer, AuthMethod: client.AuthAPIUser, URL: s.URL, AuthURL: s.URL,
 		APIID: apiID, Password: apiPass, TLS: client.TLSConfig{CACert: s.CACertPEM, ServerName: fortitest.ServerName}, Timeout: time.Second,
 	})

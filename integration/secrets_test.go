@@ -50,10 +50,10 @@ func exercise(t *testing.T, f *fortitest.Server, c *api.Client) []string {
 	checkClean(t, "wrong API user password", writeFails(t, c, mount+"/config/bad-api", bad))
 
 	// Upstreams that echo the secret they were sent.
-	f.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/login/user", Kind: fortitest.FaultCode, Code: -22, Count: 1,
+	f.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/login/user", Kind: fortitest.FaultCode, RPCCode: -22, Count: 1,
 		Message: "login failed for passwd " + adminPassword})
 	checkClean(t, "FAZ login echoing the password", writeFails(t, c, mount+"/config/echo-faz", fazLocal(f)))
-	f.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/login/cloud", Kind: fortitest.FaultCode, Code: -22, Count: 1,
+	f.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/login/cloud", Kind: fortitest.FaultCode, RPCCode: -22, Count: 1,
 		Message: "bad token " + cloudToken})
 	checkClean(t, "FAZ cloud login echoing the token", writeFails(t, c, mount+"/config/echo-cloud", fazCloudToken(f)))
 	f.AddFault(fortitest.Fault{Path: "/api/v1/auth", Kind: fortitest.Fault401, Count: 1,
@@ -70,7 +70,7 @@ func exercise(t *testing.T, f *fortitest.Server, c *api.Client) []string {
 	s := readCreds(t, c, mount, "faz-fail")
 	sid := str(t, s, "session")
 	issued = append(issued, sid)
-	f.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultCode, Code: -1,
+	f.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultCode, RPCCode: -1,
 		Message: "cannot log out session " + sid})
 	err := c.Sys().RevokeWithContext(context.Background(), s.LeaseID)
 	if err == nil {
@@ -88,7 +88,7 @@ func exercise(t *testing.T, f *fortitest.Server, c *api.Client) []string {
 	s = readCreds(t, c, mount, "lan-fail")
 	tok := str(t, s, "access_token")
 	issued = append(issued, tok)
-	f.AddFault(fortitest.Fault{Path: "/api/v1/auth/invalidate_token", Kind: fortitest.FaultCode, Code: 400,
+	f.AddFault(fortitest.Fault{Path: "/api/v1/auth/invalidate_token", Kind: fortitest.FaultCode, Status: 400,
 		Message: "cannot invalidate " + tok})
 	err = c.Sys().RevokeWithContext(context.Background(), s.LeaseID)
 	if err == nil {
@@ -109,7 +109,7 @@ func expireWithFailingRevoke(t *testing.T, f *fortitest.Server, v *vaultServer) 
 	write(t, c, "forticloud/roles/short", map[string]any{"config": "fortianalyzer-local_user", "ttl": "2s", "max_ttl": "1h"})
 	s := readCreds(t, c, "forticloud", "short")
 	sid := str(t, s, "session")
-	f.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultCode, Code: -1,
+	f.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultCode, RPCCode: -1,
 		Message: "session " + sid + " is busy"})
 	waitFor(t, 60*time.Second, "Vault to log the failed revocation of the expired lease", func() bool {
 		return strings.Contains(v.log(), "failed to revoke lease")

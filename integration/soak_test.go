@@ -288,10 +288,10 @@ var soakFaultMenu = []soakFault{
 	{"all HTML", fortitest.Fault{Kind: fortitest.FaultHTML}},
 	{"JSON-RPC broken JSON", fortitest.Fault{Path: "/jsonrpc", Kind: fortitest.FaultBrokenJSON}},
 	{"FAZ login down", fortitest.Fault{Path: "jsonrpc:/sys/login", Kind: fortitest.FaultDown}},
-	{"FAZ login -11", fortitest.Fault{Path: "jsonrpc:/sys/login", Kind: fortitest.FaultCode, Code: fortitest.CodeNoSession}},
+	{"FAZ login -11", fortitest.Fault{Path: "jsonrpc:/sys/login", Kind: fortitest.FaultCode, RPCCode: fortitest.CodeNoSession}},
 	{"FAZ login huge", fortitest.Fault{Path: "jsonrpc:/sys/login", Kind: fortitest.FaultHuge}},
-	{"FAZ login-max", fortitest.Fault{Path: "jsonrpc:/sys/login", Kind: fortitest.FaultCode, Code: fortitest.CodeLoginMax, Message: fortitest.MsgLoginMax}},
-	{"FAZ status -11", fortitest.Fault{Path: "jsonrpc:/sys/status", Kind: fortitest.FaultCode, Code: fortitest.CodeNoSession}},
+	{"FAZ login-max", fortitest.Fault{Path: "jsonrpc:/sys/login", Kind: fortitest.FaultCode, RPCCode: fortitest.CodeLoginMax, Message: fortitest.MsgLoginMax}},
+	{"FAZ status -11", fortitest.Fault{Path: "jsonrpc:/sys/status", Kind: fortitest.FaultCode, RPCCode: fortitest.CodeNoSession}},
 	{"FAZ status 5xx", fortitest.Fault{Path: "jsonrpc:/sys/status", Kind: fortitest.Fault5xx}},
 	{"FAZ logout 5xx", fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.Fault5xx}},
 	{"FAZ logout down", fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultDown}},
@@ -334,7 +334,7 @@ func soakFaults(f *fortitest.Server, st *soakStats, stop <-chan struct{}) {
 		for _, sf := range on {
 			hits := sf.f.Count
 			for i, l := range left {
-				if l.Kind == sf.f.Kind && l.Path == sf.f.Path && l.Code == sf.f.Code && l.Delay == sf.f.Delay {
+				if l.Kind == sf.f.Kind && l.Path == sf.f.Path && l.RPCCode == sf.f.RPCCode && l.Status == sf.f.Status && l.Delay == sf.f.Delay {
 					hits -= l.Count
 					left = slices.Delete(left, i, i+1)
 					break

@@ -13,7 +13,7 @@
 //     POST /api/v1/oauth/revoke_token/, with one live token per API user.
 //
 // It is written to be faithful to the project's account of the upstream APIs,
-// specs/fortinet-apis.md: request and answer shapes, status codes (JSON-RPC always answers
+// docs/upstream.md: request and answer shapes, status codes (JSON-RPC always answers
 // HTTP 200 and puts the result in result[0].status), -11 for a session that is gone, expires_in
 // as a UNIX time for FortiLAN and as seconds for IAM, 3600 s tokens for client_id FortiManager
 // and 14400 s for the others, revocation answering 200 for unknown tokens (SetLANGone and

@@ -15,7 +15,7 @@ const (
 	// FaultDown closes the connection without answering: HTTP/1.x connections are hijacked and
 	// closed; on HTTP/2, where a handler cannot reach the connection, the stream is reset.
 	FaultDown FaultKind = iota + 1
-	// Fault5xx answers 503 with a small JSON body (Code, when 500-599, picks another status).
+	// Fault5xx answers 503 with a small JSON body (Status, when 500-599, picks another status).
 	Fault5xx
 	// FaultHTML answers 200 text/html "<html><body>Login</body></html>", as a login portal or a
 	// proxy would.
@@ -26,9 +26,9 @@ const (
 	// work. As a real server would, it does the work even when the client left during the
 	// wait (a login then opens a session nobody reads).
 	FaultSlow
-	// FaultCode answers a JSON-RPC call with HTTP Status (200 if 0) and code Code (-11, ...); any
-	// other call with HTTP status Code (500 if Code is not an HTTP status). Message, if set,
-	// is the message sent.
+	// FaultCode answers a JSON-RPC call with HTTP Status (200 if 0) and JSON-RPC code RPCCode
+	// (-11, ...); any other call with HTTP Status (500 if 0 or not an HTTP status). Message, if
+	// set, is the message sent.
 	FaultCode
 	// Fault401 answers 401 with {"error": Message or "unauthorized"}.
 	Fault401
@@ -37,11 +37,11 @@ const (
 	Fault429
 	// FaultHuge answers 200 with a 4 MiB body that looks like valid JSON-RPC.
 	FaultHuge
-	// FaultRedirect answers 302 to RedirectTarget on the same server (307 if Code is 307 or
-	// 308), to check that clients do not follow redirects.
+	// FaultRedirect answers 302 to RedirectTarget on the same server (Status if 307 or 308),
+	// to check that clients do not follow redirects.
 	FaultRedirect
 	// FaultActThen5xx does what the request asks (a login opens its session), then answers
-	// Code (504 if Code is not a 5xx) instead: a gateway that gave up on a slow server.
+	// Status (504 if Status is not a 5xx) instead: a gateway that gave up on a slow server.
 	FaultActThen5xx
 	// FaultActThenSlow does the work at once (a login opens its session), then waits Delay
 	// before answering: the credential exists upstream while the client still waits.
@@ -65,9 +65,10 @@ type Fault struct {
 	Delay time.Duration
 	// RetryAfter is Fault429's (and Fault5xx's) Retry-After.
 	RetryAfter time.Duration
-	// Code is FaultCode's JSON-RPC code or HTTP status (and Fault5xx's, FaultRedirect's status).
-	Code int
-	// Status is the HTTP status of FaultCode's JSON-RPC answer; 0 is 200. Fortinet's JSON-RPC
+	// RPCCode is the JSON-RPC status code of FaultCode's answer to a JSON-RPC call.
+	RPCCode int
+	// Status is the HTTP status of the answer, when the kind lets it be chosen (FaultCode,
+	// Fault5xx, FaultActThen5xx, FaultRedirect); 0 is the kind's default. A JSON-RPC answer's
 	// status says nothing of the result, which only the body tells.
 	Status int
 	// Message replaces the message of FaultCode, Fault401, Fault429 and Fault5xx answers, for
@@ -141,91 +142,121 @@ func (f *Fault) matches(path, rpcURL string) bool {
 }
 
 func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f *Fault, rpc *rpcRequest) {
-	msg := func(def string) string {
-		if f.Message != "" {
-			return f.Message
-		}
-		return def
-	}
 	switch f.Kind {
 	case FaultDown:
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
-		}
-		panic(http.ErrAbortHandler)
+		dropConnection(w)
 	case FaultActThen5xx:
-		status := http.StatusGatewayTimeout
-		if f.Code >= 500 && f.Code <= 599 {
-			status = f.Code
-		}
-		writeJSON(w, status, map[string]string{"error": msg("gateway timeout")})
+		writeJSON(w, f.status5xx(http.StatusGatewayTimeout), map[string]string{"error": f.message("gateway timeout")})
 	case Fault5xx:
-		status := http.StatusServiceUnavailable
-		if f.Code >= 500 && f.Code <= 599 {
-			status = f.Code
-		}
-		if f.RetryAfter > 0 {
-			w.Header().Set("Retry-After", fmt.Sprint(int64((f.RetryAfter+time.Second-1)/time.Second)))
-		}
-		writeJSON(w, status, map[string]string{"error": msg("service unavailable")})
+		setRetryAfter(w, f.RetryAfter)
+		writeJSON(w, f.status5xx(http.StatusServiceUnavailable), map[string]string{"error": f.message("service unavailable")})
 	case FaultHTML:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte("<html><body>Login</body></html>"))
+		writeRaw(w, "text/html; charset=utf-8", "<html><body>Login</body></html>")
 	case FaultBrokenJSON:
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte(`{"result":[{"status":`))
+		writeRaw(w, "application/json", `{"result":[{"status":`)
 	case FaultCode:
 		if rpc != nil {
-			status := http.StatusOK
-			if f.Status >= 100 && f.Status <= 599 {
-				status = f.Status
-			}
-			writeJSON(w, status, rpcAnswer(rpc, f.Code, msg("fault injected by fortitest"), nil, ""))
+			writeJSON(w, f.statusOr(http.StatusOK), rpcAnswer(rpc, f.RPCCode, f.message("fault injected by fortitest"), nil, ""))
 			return
 		}
-		status := f.Code
-		if status < 100 || status > 599 {
-			status = http.StatusInternalServerError
-		}
-		writeJSON(w, status, map[string]string{"error": msg("fault injected by fortitest")})
+		writeJSON(w, f.statusOr(http.StatusInternalServerError), map[string]string{"error": f.message("fault injected by fortitest")})
 	case Fault401:
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg("unauthorized")})
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": f.message("unauthorized")})
 	case Fault429:
-		if f.RetryAfter > 0 {
-			w.Header().Set("Retry-After", fmt.Sprint(int64((f.RetryAfter+time.Second-1)/time.Second)))
-		}
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": msg("too many requests")})
+		setRetryAfter(w, f.RetryAfter)
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": f.message("too many requests")})
 	case FaultHuge:
-		w.Header().Set("Content-Type", "application/json")
-		head := []byte(`{"id":1,"result":[{"status":{"code":0,"message":"OK"},"data":{"pad":"`)
-		tail := []byte(`"}}],"session":"huge"}`)
-		w.Header().Set("Content-Length", fmt.Sprint(HugeSize))
-		w.WriteHeader(http.StatusOK)
-		if _, err := w.Write(head); err != nil {
-			return
-		}
-		chunk := bytes.Repeat([]byte("A"), 64<<10)
-		for left := HugeSize - len(head) - len(tail); left > 0; {
-			n := min(left, len(chunk))
-			if _, err := w.Write(chunk[:n]); err != nil {
-				return
-			}
-			left -= n
-		}
-		_, _ = w.Write(tail)
+		writeHuge(w)
 	case FaultRedirect:
-		status := http.StatusFound
-		if f.Code == http.StatusTemporaryRedirect || f.Code == http.StatusPermanentRedirect {
-			status = f.Code
-		}
 		w.Header().Set("Location", s.URL+RedirectTarget)
-		writeJSON(w, status, map[string]string{"error": "moved"})
+		writeJSON(w, f.redirectStatus(), map[string]string{"error": "moved"})
 	default:
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": fmt.Sprintf("fortitest: unknown fault kind %d", f.Kind)})
 	}
+}
+
+// message is the fault's Message, or def when none was set.
+func (f *Fault) message(def string) string {
+	if f.Message != "" {
+		return f.Message
+	}
+	return def
+}
+
+// status5xx is the fault's Status when it is a 5xx, else def.
+func (f *Fault) status5xx(def int) int {
+	if f.Status >= 500 && f.Status <= 599 {
+		return f.Status
+	}
+	return def
+}
+
+// statusOr is the fault's Status when it is an HTTP status, else def: FaultCode's answer is
+// 200 by default to a JSON-RPC call, 500 to any other.
+func (f *Fault) statusOr(def int) int {
+	if f.Status >= 100 && f.Status <= 599 {
+		return f.Status
+	}
+	return def
+}
+
+// redirectStatus is FaultRedirect's status: Status when 307 or 308, else 302.
+func (f *Fault) redirectStatus() int {
+	if f.Status == http.StatusTemporaryRedirect || f.Status == http.StatusPermanentRedirect {
+		return f.Status
+	}
+	return http.StatusFound
+}
+
+// retryAfter is d as a Retry-After value: whole seconds, rounded up.
+func retryAfter(d time.Duration) string {
+	return fmt.Sprint(int64((d + time.Second - 1) / time.Second))
+}
+
+// setRetryAfter sets Retry-After to d, when d > 0.
+func setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	if d > 0 {
+		w.Header().Set("Retry-After", retryAfter(d))
+	}
+}
+
+// dropConnection closes the connection without answering: HTTP/1.x connections are hijacked
+// and closed; on HTTP/2, where a handler cannot reach the connection, the stream is reset.
+func dropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// writeRaw answers 200 with body as it is.
+func writeRaw(w http.ResponseWriter, contentType, body string) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(body))
+}
+
+// writeHuge answers 200 with HugeSize bytes that look like a valid JSON-RPC answer, written in
+// chunks, stopping when the client stops reading.
+func writeHuge(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	head := []byte(`{"id":1,"result":[{"status":{"code":0,"message":"OK"},"data":{"pad":"`)
+	tail := []byte(`"}}],"session":"huge"}`)
+	w.Header().Set("Content-Length", fmt.Sprint(HugeSize))
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(head); err != nil {
+		return
+	}
+	chunk := bytes.Repeat([]byte("A"), 64<<10)
+	for left := HugeSize - len(head) - len(tail); left > 0; {
+		n := min(left, len(chunk))
+		if _, err := w.Write(chunk[:n]); err != nil {
+			return
+		}
+		left -= n
+	}
+	_, _ = w.Write(tail)
 }

@@ -779,7 +779,7 @@ func TestFaults(t *testing.T) {
 				t.Errorf("%v %d %s", err, a.status, a.body)
 			}
 		}},
-		{"5xx chosen", fortitest.Fault{Kind: fortitest.Fault5xx, Code: 502}, func(t *testing.T, a answer, err error) {
+		{"5xx chosen", fortitest.Fault{Kind: fortitest.Fault5xx, Status: 502}, func(t *testing.T, a answer, err error) {
 			if err != nil || a.status != 502 {
 				t.Errorf("%v %d", err, a.status)
 			}
@@ -794,7 +794,7 @@ func TestFaults(t *testing.T) {
 				t.Errorf("%v %d %s", err, a.status, a.body)
 			}
 		}},
-		{"jsonrpc code", fortitest.Fault{Kind: fortitest.FaultCode, Code: -11, Message: "gone"}, func(t *testing.T, a answer, err error) {
+		{"jsonrpc code", fortitest.Fault{Kind: fortitest.FaultCode, RPCCode: -11, Message: "gone"}, func(t *testing.T, a answer, err error) {
 			if err != nil || a.status != 200 || !bytes.Contains(a.body, []byte(`{"code":-11,"message":"gone"}`)) {
 				t.Errorf("%v %d %s", err, a.status, a.body)
 			}
@@ -848,7 +848,7 @@ func TestFaultMatching(t *testing.T) {
 	sid := loginUser(t, s, "admin", "pw-123456").session
 
 	// a JSON-RPC url fault leaves the other urls alone
-	s.AddFault(fortitest.Fault{Path: "jsonrpc:sys/logout", Kind: fortitest.FaultCode, Code: -1, Count: 2})
+	s.AddFault(fortitest.Fault{Path: "jsonrpc:sys/logout", Kind: fortitest.FaultCode, RPCCode: -1, Count: 2})
 	if out := sessionCall(t, s, "get", "/sys/status", sid); out.code != 0 {
 		t.Errorf("status hit by a logout fault: %+v", out)
 	}
@@ -862,7 +862,7 @@ func TestFaultMatching(t *testing.T) {
 	}
 
 	// a path prefix fault; Count 0 lasts until cleared; the first matching fault wins
-	s.AddFault(fortitest.Fault{Path: "/api/v1/oauth/", Kind: fortitest.FaultCode, Code: 418})
+	s.AddFault(fortitest.Fault{Path: "/api/v1/oauth/", Kind: fortitest.FaultCode, Status: 418})
 	s.AddFault(fortitest.Fault{Kind: fortitest.Fault5xx})
 	for i := 0; i < 3; i++ {
 		if a := post(t, s.Client(), s.URL+"/api/v1/oauth/token/", `{}`); a.status != 418 {

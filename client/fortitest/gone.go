@@ -5,7 +5,7 @@ import "net/http"
 // GoneAnswer picks how the fake says that a token it was asked to end does not exist: unknown,
 // expired, or ended already. Neither FortiLAN nor FortiCloud IAM publishes a shape for this
 // beyond IAM's 200, and other engines' upstreams have said it with each of these
-// [fortinet-apis.md §7]: every shape but GoneDefault is a guess, for tests that the client
+// [docs/upstream.md §5]: every shape but GoneDefault is a guess, for tests that the client
 // reads them all as "already gone".
 type GoneAnswer int
 

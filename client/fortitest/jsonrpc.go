@@ -7,12 +7,17 @@ import (
 	"strings"
 )
 
-// JSON-RPC status codes the fake answers [fortinet-apis.md §1].
+// JSON-RPC status codes the fake answers [docs/upstream.md §1].
 const (
-	CodeOK          = 0
-	CodeInvalidURL  = -6
+	// CodeOK is success.
+	CodeOK = 0
+	// CodeInvalidURL is answered for a url the fake does not know.
+	CodeInvalidURL = -6
+	// CodeDataInvalid is answered for data the call cannot take.
 	CodeDataInvalid = -10
-	CodeNoSession   = -11 // "no permission for the resource": also the answer for a session gone
+	// CodeNoSession is "no permission for the resource", which is also the answer for a
+	// session gone.
+	CodeNoSession = -11
 	// CodeLoginMax is answered when an admin holds login-max sessions. Not published: a guess.
 	CodeLoginMax = -20
 	// CodeLoginFail is answered for a wrong password or token. Not published: a guess.
@@ -21,7 +26,9 @@ const (
 
 // Messages of the answers above.
 const (
-	MsgLoginMax  = "Maximum number of login sessions reached (login-max)"
+	// MsgLoginMax is CodeLoginMax's message.
+	MsgLoginMax = "Maximum number of login sessions reached (login-max)"
+	// MsgLoginFail is CodeLoginFail's message.
 	MsgLoginFail = "Login fail"
 )
 
@@ -195,7 +202,7 @@ const (
 	ProfileSuperUser Profile = iota
 	// ProfileNoSystemSettings lacks system settings access: /sys/status answers -11 to its live
 	// sessions, as to a gone one, while /cli/global/system/status answers 0 (what Fortinet's
-	// Ansible client falls back to) [fortinet-apis.md §5].
+	// Ansible client falls back to) [docs/upstream.md §1].
 	ProfileNoSystemSettings
 	// ProfileNoStatus may read neither: both answer -11 to its live sessions. No source
 	// reports such a profile; it stands for one that shuts out every probe a client knows.

@@ -6,9 +6,11 @@ import (
 	"time"
 )
 
-// IAM's token lifetimes per product [fortinet-apis.md §3].
+// IAM's token lifetimes per product [docs/upstream.md §3].
 const (
-	DefaultOAuthTTL             = 14400 * time.Second
+	// DefaultOAuthTTL is the lifetime of an IAM token for most client_ids.
+	DefaultOAuthTTL = 14400 * time.Second
+	// DefaultOAuthTTLFortiManager is the lifetime of an IAM token for client_id FortiManager.
 	DefaultOAuthTTLFortiManager = 3600 * time.Second
 )
 

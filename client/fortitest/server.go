@@ -23,7 +23,7 @@ import (
 	"time"
 )
 
-// Defaults of the settings, as fortinet-apis.md gives them (or, where it gives none, a guess).
+// Defaults of the settings, as docs/upstream.md gives them (or, where it gives none, a guess).
 const (
 	// DefaultSessionIdle is FAZ/FMG's idle_timeout_api default.
 	DefaultSessionIdle = 900 * time.Second
@@ -321,7 +321,7 @@ func (s *Server) SetLANTokenTTL(d time.Duration) {
 }
 
 // SetLANExpiresRelative makes /api/v1/auth answer expires_in as seconds from now instead of the
-// UNIX time of expiry (the reading fortinet-apis.md deems likely, and the default).
+// UNIX time of expiry (the reading docs/upstream.md §2 deems likely, and the default).
 func (s *Server) SetLANExpiresRelative(relative bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -544,20 +544,46 @@ func (s *Server) ExpireAll() {
 // ---- handling ----
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.Path
-	var body []byte
+	path, body, rpc := readRequest(w, r)
+	latency, f := s.record(r, path, rpc)
+	// A real server does the work it was asked whatever the client does meanwhile: the waits
+	// here and in serveFaulty run to their end (or the server's) even when the client has
+	// left, and a login then opens its session all the same.
+	if !s.sleep(latency) {
+		return
+	}
+	if f != nil {
+		s.serveFaulty(w, r, f, path, body, rpc)
+		return
+	}
+	s.route(w, r, path, body, rpc)
+}
+
+// readRequest reads r's path and body (up to maxRequest) and, for a JSON-RPC call, what it
+// asks.
+func readRequest(w http.ResponseWriter, r *http.Request) (path string, body []byte, rpc *rpcRequest) {
+	path = r.URL.Path
 	if r.Body != nil {
 		body, _ = io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequest))
 	}
-	var rpc *rpcRequest
 	if path == "/jsonrpc" && r.Method == http.MethodPost {
 		rpc = parseRPCRequest(body)
 	}
+	return path, body, rpc
+}
 
+// record counts a request (by path, by JSON-RPC url, by protocol) and takes the fault that
+// breaks it, if any. It returns the latency to add too.
+func (s *Server) record(r *http.Request, path string, rpc *rpcRequest) (time.Duration, *Fault) {
+	rpcURL := ""
+	if rpc != nil {
+		rpcURL = rpc.url
+	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.state.calls[path]++
-	if rpc != nil && rpc.url != "" {
-		s.state.calls["jsonrpc:"+rpc.url]++
+	if rpcURL != "" {
+		s.state.calls["jsonrpc:"+rpcURL]++
 	}
 	if s.state.protos[path] == nil {
 		s.state.protos[path] = map[string]int{}
@@ -566,44 +592,31 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if isExchange(path) {
 		s.state.exchangeProto = r.ProtoMajor
 	}
-	latency := s.state.latency
-	rpcURL := ""
-	if rpc != nil {
-		rpcURL = rpc.url
-	}
-	f := s.takeFault(path, rpcURL)
-	s.mu.Unlock()
+	return s.state.latency, s.takeFault(path, rpcURL)
+}
 
-	// A real server does the work it was asked whatever the client does meanwhile: the waits
-	// below run to their end (or the server's) even when the client has left, and a login
-	// then opens its session all the same.
-	if !s.sleep(latency) {
-		return
-	}
-	if f != nil {
-		switch f.Kind {
-		case FaultSlow:
-			if !s.sleep(f.Delay) {
-				return
-			}
-		case FaultActThenSlow:
-			rec := httptest.NewRecorder()
-			s.route(rec, r, path, body, rpc)
-			if s.sleep(f.Delay) {
-				copyAnswer(w, rec)
-			}
-			return
-		case FaultActThen5xx:
-			// The work is done, the answer lost: what a gateway that timed out sends.
-			s.route(httptest.NewRecorder(), r, path, body, rpc)
-			s.serveFault(w, r, f, rpc)
-			return
-		default:
-			s.serveFault(w, r, f, rpc)
-			return
+// serveFaulty answers a request f breaks. FaultSlow waits, then does the work; the act-then
+// kinds do the work, then answer late or with a gateway's 5xx; the others answer instead of
+// doing it.
+func (s *Server) serveFaulty(w http.ResponseWriter, r *http.Request, f *Fault, path string, body []byte, rpc *rpcRequest) {
+	switch f.Kind {
+	case FaultSlow:
+		if s.sleep(f.Delay) {
+			s.route(w, r, path, body, rpc)
 		}
+	case FaultActThenSlow:
+		rec := httptest.NewRecorder()
+		s.route(rec, r, path, body, rpc)
+		if s.sleep(f.Delay) {
+			copyAnswer(w, rec)
+		}
+	case FaultActThen5xx:
+		// The work is done, the answer lost: what a gateway that timed out sends.
+		s.route(httptest.NewRecorder(), r, path, body, rpc)
+		s.serveFault(w, r, f, rpc)
+	default:
+		s.serveFault(w, r, f, rpc)
 	}
-	s.route(w, r, path, body, rpc)
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, body []byte, rpc *rpcRequest) {

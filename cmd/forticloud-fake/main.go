@@ -17,13 +17,21 @@ import (
 
 // Demo credentials: what `make dev` writes into Vault. They open nothing but this fake.
 const (
-	DemoAdmin       = "demo-admin"
-	DemoPassword    = "demo-password"
-	DemoCloudToken  = "demo-forticloud-token"
-	DemoLANAccount  = "acct@example.com"
-	DemoLANUser     = "ops@example.com"
+	// DemoAdmin is a FAZ/FMG admin whose profile reads everything.
+	DemoAdmin = "demo-admin"
+	// DemoPassword is DemoAdmin's and DemoRestrictedAdmin's password.
+	DemoPassword = "demo-password"
+	// DemoCloudToken is a FortiCloud token /sys/login/cloud takes.
+	DemoCloudToken = "demo-forticloud-token"
+	// DemoLANAccount is DemoLANUser's FortiLAN account.
+	DemoLANAccount = "acct@example.com"
+	// DemoLANUser is a FortiLAN email user.
+	DemoLANUser = "ops@example.com"
+	// DemoLANPassword is DemoLANUser's password.
 	DemoLANPassword = "demo-lan-password"
-	DemoAPIID       = "DEMO-API-USER"
+	// DemoAPIID is a FortiCloud IAM API user's id.
+	DemoAPIID = "DEMO-API-USER"
+	// DemoAPIPassword is DemoAPIID's password.
 	DemoAPIPassword = "demo-api-password"
 )
 
@@ -37,56 +45,93 @@ type info struct {
 	PID    int    `json:"pid"`
 }
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:0", "loopback address to listen on")
-	caOut := flag.String("ca-out", "fortitest-ca.pem", "file to write the fake's CA certificate to")
-	infoOut := flag.String("info-out", "", "file to write {url, ca_file, pid} to once serving")
-	latency := flag.Duration("latency", 0, "delay added to every answer")
-	idle := flag.Duration("session-idle", fortitest.DefaultSessionIdle, "FAZ session idle timeout")
-	rate := flag.Int("auth-rate", fortitest.DefaultAuthRateLimit, "FortiLAN logins per minute (0: no limit)")
-	callRate := flag.Int("call-rate", fortitest.DefaultCallRateLimit, "FortiLAN calls but logins (invalidate_token) per minute (0: no limit)")
-	loginMax := flag.Int("login-max", fortitest.DefaultLoginMax, "FAZ sessions per admin")
-	flag.Parse()
+// config is what the flags ask for.
+type config struct {
+	addr, caOut, infoOut         string
+	latency, idle                time.Duration
+	authRate, callRate, loginMax int
+}
 
-	host, _, err := net.SplitHostPort(*addr)
-	if err != nil || !net.ParseIP(host).IsLoopback() {
-		fatal(fmt.Errorf("-addr %q: must be a loopback address", *addr))
-	}
-	ln, err := net.Listen("tcp", *addr)
+func main() {
+	c := parseFlags(flag.CommandLine, os.Args[1:])
+	s, err := serve(c.addr)
 	if err != nil {
 		fatal(err)
+	}
+	defer s.Close()
+	seed(s, c)
+	out, err := announce(s, c)
+	if err != nil {
+		fatal(err)
+	}
+	fmt.Println(string(out))
+	report(s)
+}
+
+// parseFlags reads the command line; a bad one exits, as flag.ExitOnError does.
+func parseFlags(fs *flag.FlagSet, args []string) config {
+	var c config
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:0", "loopback address to listen on")
+	fs.StringVar(&c.caOut, "ca-out", "fortitest-ca.pem", "file to write the fake's CA certificate to")
+	fs.StringVar(&c.infoOut, "info-out", "", "file to write {url, ca_file, pid} to once serving")
+	fs.DurationVar(&c.latency, "latency", 0, "delay added to every answer")
+	fs.DurationVar(&c.idle, "session-idle", fortitest.DefaultSessionIdle, "FAZ session idle timeout")
+	fs.IntVar(&c.authRate, "auth-rate", fortitest.DefaultAuthRateLimit, "FortiLAN logins per minute (0: no limit)")
+	fs.IntVar(&c.callRate, "call-rate", fortitest.DefaultCallRateLimit, "FortiLAN calls but logins (invalidate_token) per minute (0: no limit)")
+	fs.IntVar(&c.loginMax, "login-max", fortitest.DefaultLoginMax, "FAZ sessions per admin")
+	_ = fs.Parse(args)
+	return c
+}
+
+// serve starts the fake on addr, which must be a loopback address.
+func serve(addr string) (*fortitest.Server, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || !net.ParseIP(host).IsLoopback() {
+		return nil, fmt.Errorf("-addr %q: must be a loopback address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
 	}
 	s := fortitest.NewUnstartedServer()
 	s.Listener.Close()
 	s.Listener = ln
 	s.Start()
-	defer s.Close()
+	return s, nil
+}
 
+// seed gives the fake the demo credentials and c's settings.
+func seed(s *fortitest.Server, c config) {
 	s.AddAdmin(DemoAdmin, DemoPassword)
 	s.AddAdminProfile(DemoRestrictedAdmin, DemoPassword, fortitest.ProfileNoSystemSettings)
 	s.AddCloudToken(DemoCloudToken, 0)
 	s.AddLANUser(DemoLANAccount, DemoLANUser, DemoLANPassword, false)
 	s.AddAPIUser(DemoAPIID, DemoAPIPassword)
-	s.SetLatency(*latency)
-	s.SetSessionIdle(*idle)
-	s.SetAuthRateLimit(*rate)
-	s.SetCallRateLimit(*callRate)
-	s.SetLoginMax(*loginMax)
+	s.SetLatency(c.latency)
+	s.SetSessionIdle(c.idle)
+	s.SetAuthRateLimit(c.authRate)
+	s.SetCallRateLimit(c.callRate)
+	s.SetLoginMax(c.loginMax)
+}
 
-	if err := os.WriteFile(*caOut, []byte(s.CACertPEM), 0o644); err != nil {
-		fatal(err)
+// announce writes the CA certificate to c.caOut and, when c.infoOut is set, {url, ca_file, pid}
+// there, whole or not at all (a reader polls for it); it returns the latter.
+func announce(s *fortitest.Server, c config) ([]byte, error) {
+	if err := os.WriteFile(c.caOut, []byte(s.CACertPEM), 0o644); err != nil {
+		return nil, err
 	}
-	out, _ := json.Marshal(info{URL: s.URL, CAFile: *caOut, PID: os.Getpid()})
-	if *infoOut != "" {
-		if err := os.WriteFile(*infoOut+".tmp", out, 0o644); err != nil {
-			fatal(err)
-		}
-		if err := os.Rename(*infoOut+".tmp", *infoOut); err != nil {
-			fatal(err)
-		}
+	out, _ := json.Marshal(info{URL: s.URL, CAFile: c.caOut, PID: os.Getpid()})
+	if c.infoOut == "" {
+		return out, nil
 	}
-	fmt.Println(string(out))
+	if err := os.WriteFile(c.infoOut+".tmp", out, 0o644); err != nil {
+		return nil, err
+	}
+	return out, os.Rename(c.infoOut+".tmp", c.infoOut)
+}
 
+// report logs what lives upstream every minute until SIGINT or SIGTERM.
+func report(s *fortitest.Server) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	tick := time.NewTicker(time.Minute)
