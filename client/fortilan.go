@@ -80,15 +80,5 @@ func (c *FortiLAN) Invalidate(ctx context.Context, token string) error {
 	if err := c.calls.Wait(ctx, op); err != nil {
 		return err
 	}
-	resp, err := c.t.post(ctx, r)
-	if err != nil {
-		return err
-	}
-	switch {
-	case resp.status >= 200 && resp.status < 300:
-		return refuseHTML(op, resp)
-	case lanTokenGone(resp.status, resp.body, token):
-		return goneError(r, resp)
-	}
-	return statusError(r, resp)
+	return c.t.endToken(ctx, r, token, lanTokenGone)
 }

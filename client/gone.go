@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -64,6 +65,23 @@ func iamTokenGone(status int, body []byte, token string) bool {
 		return readReason(body, token).gone()
 	}
 	return false
+}
+
+// endToken sends r, which ends token, and reads the answer: a 2xx is done (but an HTML page,
+// which is not the upstream saying yes), an answer gone reads as "no such token" is ErrGone,
+// and any other is a refusal that keeps the token's lease.
+func (t *Transport) endToken(ctx context.Context, r request, token string, gone func(status int, body []byte, token string) bool) error {
+	resp, err := t.post(ctx, r)
+	if err != nil {
+		return err
+	}
+	switch {
+	case resp.status >= 200 && resp.status < 300:
+		return refuseHTML(r.op, resp)
+	case gone(resp.status, resp.body, token):
+		return goneError(r, resp)
+	}
+	return statusError(r, resp)
 }
 
 // goneError is the ErrGone of an HTTP answer, its message scrubbed like any other.

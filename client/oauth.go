@@ -54,15 +54,5 @@ func (c *OAuth) Revoke(ctx context.Context, clientID, token string) error {
 	const op = "forticloud iam: revoke token"
 	r := request{op: op, url: c.base + "/api/v1/oauth/revoke_token/",
 		body: map[string]string{"client_id": clientID, "token": token}, secrets: []string{token}}
-	resp, err := c.t.post(ctx, r)
-	if err != nil {
-		return err
-	}
-	switch {
-	case resp.status >= 200 && resp.status < 300:
-		return refuseHTML(op, resp)
-	case iamTokenGone(resp.status, resp.body, token):
-		return goneError(r, resp)
-	}
-	return statusError(r, resp)
+	return c.t.endToken(ctx, r, token, iamTokenGone)
 }
