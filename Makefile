@@ -6,7 +6,7 @@ VERSION ?= $(shell cat VERSION)
 LDFLAGS := -s -w -X $(MODULE)/backend.Version=$(VERSION)
 BIN     := bin
 
-.PHONY: all build fake vault test unit integration dev bench fuzz soak fmt lint release clean
+.PHONY: all build fake vault test unit integration dev bench fuzz soak revoke-mass fmt lint release clean
 
 all: build
 
@@ -75,3 +75,9 @@ SOAK_TIMEOUT  ?= 2h
 soak: ## a bounded soak (SOAK_DURATION, SOAK_WORKERS) through a real Vault, random upstream faults; not part of `make test`
 	SOAK=1 SOAK_DURATION=$(SOAK_DURATION) SOAK_WORKERS=$(SOAK_WORKERS) VAULT_BIN="$$(scripts/get-vault.sh)" \
 	  go test -count=1 -timeout $(SOAK_TIMEOUT) -run '^TestSoak$$' -v ./integration/
+
+REVOKE_MASS_LEASES  ?= 120
+REVOKE_MASS_TIMEOUT ?= 30m
+revoke-mass: ## REVOKE_MASS_LEASES FortiLAN leases ended by one revoke-prefix through a real Vault, FortiLAN's 60 calls a minute enforced (a minute per 60); not part of `make test`
+	REVOKE_MASS=1 REVOKE_MASS_LEASES=$(REVOKE_MASS_LEASES) VAULT_BIN="$$(scripts/get-vault.sh)" \
+	  go test -count=1 -timeout $(REVOKE_MASS_TIMEOUT) -run '^TestRevokeMass$$' -v ./integration/
