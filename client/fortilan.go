@@ -48,7 +48,8 @@ func (c *FortiLAN) Login(ctx context.Context, u LANUser) (Token, error) {
 	// Every attempt, retries included, counts against FortiLAN's logins a minute. The first
 	// queues within the caller's deadline, before the call's own budget starts.
 	r := request{op: op, url: c.base + "/api/v1/auth", body: body, secrets: []string{u.Password}, creates: true,
-		beforeRetry: func(ctx context.Context) error { return c.limiter.Wait(ctx, op) }}
+		beforeRetry: func(ctx context.Context) error { return c.limiter.Wait(ctx, op) },
+		rateLimited: c.limiter.HoldOff}
 	if err := c.limiter.Wait(ctx, op); err != nil {
 		return Token{}, err
 	}

@@ -379,3 +379,28 @@ func TestFortiLANInvalidateHonoursRetryAfter(t *testing.T) {
 		t.Fatalf("the fake saw %d invalidations and answered %d with 429; want 3 and 1", n, m)
 	}
 }
+
+// TestFortiLANLoginHonoursRetryAfter: a login answered 429 holds back the other logins to the
+// base URL until its Retry-After, so that they are not sent into the same refusal.
+func TestFortiLANLoginHonoursRetryAfter(t *testing.T) {
+	s := fortitest.NewServerT(t)
+	s.AddLANUser("acct", "user", "pw-123456789", false)
+	s.SetAuthRateLimit(1) // another client of the address spends the rest of the upstream's 6
+	tr, err := NewTransport(Options{TLS: TLSConfig{CACert: s.CACertPEM}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lan := NewFortiLAN(s.URL, tr, NewLoginWindow().Limiter(6))
+	u := LANUser{AccountID: "acct", UserName: "user", Password: "pw-123456789"}
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := lan.Login(ctx, u)
+		cancel()
+		if i == 0 && err != nil || i > 0 && !(RateLimited(err) && RetryAfter(err) > 30*time.Second) {
+			t.Fatalf("login %d: %v", i+1, err)
+		}
+	}
+	if n, m := s.Calls("/api/v1/auth"), s.TooManyRequests("/api/v1/auth"); n != 2 || m != 1 {
+		t.Fatalf("the fake saw %d logins and answered %d with 429; want 2 and 1: the third was sent into the hold", n, m)
+	}
+}
