@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
-// Admins whose profiles let fewer status calls answer (fortinet-apis.md §5).
+// Admins whose profiles let fewer status calls answer (docs/upstream.md §1).
 const (
 	restrictedAdmin = "restricted-admin" // no System Settings: /sys/status answers -11
 	blindAdmin      = "blind-admin"      // neither status call answers

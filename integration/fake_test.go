@@ -29,7 +29,7 @@ const (
 	lanAPIPassword = "E2eLanApiPassw0rd-do-not-leak"
 	gcAPIID        = "E2E-API-GATECLOUD"
 	gcAPIPassword  = "E2eGcApiPassw0rd-do-not-leak"
-	// Admins whose profiles let fewer status calls answer (fortinet-apis.md §5): no System
+	// Admins whose profiles let fewer status calls answer (docs/upstream.md §1): no System
 	// Settings access (/sys/status answers -11), and no status call at all.
 	restrictedUser     = "e2e-restricted-admin"
 	restrictedPassword = "E2eRestr1ctedPassw0rd-do-not-leak"
