@@ -12,7 +12,9 @@
 //   - throughput at concurrency 1, 16 and 64 beside the ideal, concurrency / upstream latency;
 //   - upstream TCP/TLS connections opened per 1,000 creds;
 //   - revoke-prefix of 2,000 leases: its time, and the sessions left upstream after;
-//   - the plugin process's RSS with 0 and with 5,000 outstanding leases.
+//   - the plugin process's RSS with 0 and with 5,000 outstanding leases;
+//   - CPU time per request of Vault, the plugin and this process (the fakes and the load), and
+//     that of Vault and the plugin over an external-KV read's.
 //
 // It prints a table and writes bench/results.json. Settings come from the environment:
 //

@@ -49,15 +49,18 @@ func (r *results) printLatency(t table) {
 
 func (r *results) printThroughput(t table) {
 	t.line("throughput", "concurrency", "req/s", "ideal/s", "% ideal", "p50 ms", "p99 ms", "conns",
-		"CPU ms/creds: vault", "plugin", "fake+load")
+		"CPU ms/creds: vault", "plugin", "fake+load", "vault+plugin ÷ ext-KV")
 	for _, row := range r.Throughput {
-		ideal, pct, conns := "—", "—", "—"
+		ideal, pct, conns, ratio := "—", "—", "—", "—"
 		if row.Ideal > 0 {
 			ideal, pct, conns = fmt.Sprintf("%.0f", row.Ideal), fmt.Sprintf("%.1f", row.PctIdeal), fmt.Sprint(row.Conns)
 		}
+		if x, ok := r.cpuToExtKV(row); ok {
+			ratio = fmt.Sprintf("%.2f×", x)
+		}
 		t.line(row.Product, fmt.Sprint(row.Concurrency), fmt.Sprintf("%.0f", row.PerSecond), ideal, pct,
 			f2(row.Latency.P50.ms()), f2(row.Latency.P99.ms()), conns,
-			f2(row.CPU.Vault.ms()), f2(row.CPU.Plugin.ms()), f2(row.CPU.Bench.ms()))
+			f2(row.CPU.Vault.ms()), f2(row.CPU.Plugin.ms()), f2(row.CPU.Bench.ms()), ratio)
 	}
 	t.line()
 }

@@ -47,6 +47,20 @@ type targetRow struct {
 	Met    bool   `json:"met"`
 }
 
+// cpuToExtKV is the CPU time of Vault and the plugin per request of t over that of an
+// external-KV read at the same concurrency, when both were measured.
+func (r *results) cpuToExtKV(t throughputRow) (float64, bool) {
+	if t.Product == extKVRead || t.CPU.engine() <= 0 {
+		return 0, false
+	}
+	for _, kv := range r.Throughput {
+		if kv.Product == extKVRead && kv.Concurrency == t.Concurrency && kv.CPU.engine() > 0 {
+			return float64(t.CPU.engine()) / float64(kv.CPU.engine()), true
+		}
+	}
+	return 0, false
+}
+
 // evaluate checks the targets of issue 6.
 func (r *results) evaluate() {
 	add := func(target, value string, met bool) {
