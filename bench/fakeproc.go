@@ -10,8 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/internal/e2e"
 )
 
 // The demo credentials cmd/forticloud-fake knows.
@@ -24,8 +25,7 @@ var demoCreds = fakeCreds{
 // against it from this process, so that, like the plugin's calls, it crosses processes: a call
 // to the in-process fake skips the wake-up of another process, which the plugin's calls pay.
 type fakeProc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *e2e.Process
 	url  string
 	hc   *http.Client
 }
@@ -38,75 +38,62 @@ func startFakeProc(root, dir string, latency time.Duration) (*fakeProc, error) {
 	if err := build.Run(); err != nil {
 		return nil, fmt.Errorf("build cmd/forticloud-fake: %w", err)
 	}
-	info := filepath.Join(dir, "fake.json")
-	ca := filepath.Join(dir, "fake-ca.pem")
-	logf, err := os.Create(filepath.Join(dir, "fake.log"))
+	info, ca := filepath.Join(dir, "fake.json"), filepath.Join(dir, "fake-ca.pem")
+	proc, err := e2e.StartProcess(bin, filepath.Join(dir, "fake.log"), dir, "-addr", "127.0.0.1:0",
+		"-ca-out", ca, "-info-out", info, "-latency", latency.String(),
+		"-login-max", "1000000000", "-auth-rate", "0", "-call-rate", "0")
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-ca-out", ca, "-info-out", info,
-		"-latency", latency.String(), "-login-max", "1000000000", "-auth-rate", "0", "-call-rate", "0")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
+	p := &fakeProc{proc: proc}
+	if p.url, err = waitFakeURL(proc, info); err == nil {
+		p.hc, err = fakeClient(ca)
+	}
+	if err != nil {
+		p.stop()
 		return nil, err
 	}
-	p := &fakeProc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		logf.Close()
-		close(p.done)
-	}()
+	return p, nil
+}
+
+// waitFakeURL waits for the fake to write its URL to the info file.
+func waitFakeURL(proc *e2e.Process, info string) (string, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		b, err := os.ReadFile(info)
-		if err == nil {
+		if b, err := os.ReadFile(info); err == nil {
 			var v struct {
 				URL string `json:"url"`
 			}
 			if err := json.Unmarshal(b, &v); err != nil || v.URL == "" {
-				p.stop()
-				return nil, fmt.Errorf("forticloud-fake wrote %q", b)
+				return "", fmt.Errorf("forticloud-fake wrote %q", b)
 			}
-			p.url = v.URL
-			break
+			return v.URL, nil
 		}
-		select {
-		case <-p.done:
-			return nil, errors.New("forticloud-fake exited at start; see fake.log")
-		default:
+		if proc.Exited() {
+			return "", errors.New("forticloud-fake exited at start; see fake.log")
 		}
 		if time.Now().After(deadline) {
-			p.stop()
-			return nil, errors.New("forticloud-fake did not start within 30s")
+			return "", errors.New("forticloud-fake did not start within 30s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	pem, err := os.ReadFile(ca)
+}
+
+// fakeClient is an HTTP/2 client that trusts the fake's CA, read from caFile.
+func fakeClient(caFile string) (*http.Client, error) {
+	pem, err := os.ReadFile(caFile)
 	if err != nil {
-		p.stop()
 		return nil, err
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		p.stop()
 		return nil, errors.New("forticloud-fake's CA certificate cannot be read")
 	}
-	p.hc = &http.Client{Transport: &http.Transport{
+	return &http.Client{Transport: &http.Transport{
 		TLSClientConfig:   &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
 		ForceAttemptHTTP2: true,
 		MaxIdleConns:      64, MaxIdleConnsPerHost: 64,
-	}, Timeout: time.Minute}
-	return p, nil
+	}, Timeout: time.Minute}, nil
 }
 
-func (p *fakeProc) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	}
-}
+func (p *fakeProc) stop() { p.proc.Stop(10 * time.Second) }

@@ -1,30 +1,22 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// ms is a duration in milliseconds, for tables and JSON.
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
 // stats summarises latency samples.
 type stats struct {
-	N    int     `json:"n"`
-	P50  float64 `json:"p50_ms"`
-	P99  float64 `json:"p99_ms"`
-	Mean float64 `json:"mean_ms"`
-	Min  float64 `json:"min_ms"`
-	Max  float64 `json:"max_ms"`
+	N    int    `json:"n"`
+	P50  millis `json:"p50_ms"`
+	P99  millis `json:"p99_ms"`
+	Mean millis `json:"mean_ms"`
+	Min  millis `json:"min_ms"`
+	Max  millis `json:"max_ms"`
 }
 
 func summarise(d []time.Duration) stats {
@@ -37,8 +29,8 @@ func summarise(d []time.Duration) stats {
 	for _, v := range s {
 		sum += v
 	}
-	return stats{N: len(s), P50: ms(quantile(s, 0.50)), P99: ms(quantile(s, 0.99)),
-		Mean: ms(sum / time.Duration(len(s))), Min: ms(s[0]), Max: ms(s[len(s)-1])}
+	return stats{N: len(s), P50: millis(quantile(s, 0.50)), P99: millis(quantile(s, 0.99)),
+		Mean: millis(sum / time.Duration(len(s))), Min: millis(s[0]), Max: millis(s[len(s)-1])}
 }
 
 // quantile of sorted samples, nearest rank.
@@ -81,7 +73,7 @@ type loadResult struct {
 	Concurrency int     `json:"concurrency"`
 	Requests    int     `json:"requests"`
 	Errors      int     `json:"errors"`
-	Seconds     float64 `json:"seconds"`
+	Elapsed     seconds `json:"seconds"`
 	PerSecond   float64 `json:"per_second"`
 	Latency     stats   `json:"latency"`
 	FirstError  string  `json:"first_error,omitempty"`
@@ -90,186 +82,53 @@ type loadResult struct {
 // load runs fn from c workers until d has passed (d > 0) or n calls were made (n > 0).
 func load(c int, d time.Duration, n int, fn func() error) loadResult {
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		lat      []time.Duration
-		errs     int
-		firstErr string
-		taken    atomic.Int64
+		wg    sync.WaitGroup
+		run   loadRun
+		taken atomic.Int64
 	)
 	start := time.Now()
 	deadline := start.Add(d)
+	more := func() bool {
+		return (d <= 0 || time.Now().Before(deadline)) && (n <= 0 || taken.Add(1) <= int64(n))
+	}
 	for range c {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var mine []time.Duration
-			for {
-				if d > 0 && !time.Now().Before(deadline) {
-					break
-				}
-				if n > 0 && taken.Add(1) > int64(n) {
-					break
-				}
-				t0 := time.Now()
-				err := fn()
-				el := time.Since(t0)
-				if err != nil {
-					mu.Lock()
-					errs++
-					if firstErr == "" {
-						firstErr = err.Error()
-					}
-					mu.Unlock()
-					continue
-				}
-				mine = append(mine, el)
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
+			run.work(more, fn)
 		}()
 	}
 	wg.Wait()
 	el := time.Since(start)
-	return loadResult{Concurrency: c, Requests: len(lat), Errors: errs, Seconds: el.Seconds(),
-		PerSecond: float64(len(lat)) / el.Seconds(), Latency: summarise(lat), FirstError: firstErr}
+	return loadResult{Concurrency: c, Requests: len(run.lat), Errors: run.errs, Elapsed: seconds(el),
+		PerSecond: float64(len(run.lat)) / el.Seconds(), Latency: summarise(run.lat), FirstError: run.firstErr}
 }
 
-// upstream calls a fake directly, as the plugin would but without Vault: the floor that the
-// upstream login alone sets. It keeps what it opened, to close it afterwards, untimed.
-type upstream struct {
-	url   string
-	hc    *http.Client
-	creds fakeCreds
-
+// loadRun gathers what the workers of one load run measured.
+type loadRun struct {
 	mu       sync.Mutex
-	sessions []string
-	tokens   []string
+	lat      []time.Duration
+	errs     int
+	firstErr string
 }
 
-// fakeCreds are the credentials a fake knows.
-type fakeCreds struct {
-	admin, password, cloudToken, lanAccount, lanUser, lanPassword string
-}
-
-func newUpstream(url string, hc *http.Client, c fakeCreds) *upstream {
-	return &upstream{url: url, hc: hc, creds: c}
-}
-
-func (u *upstream) post(path, bearer string, body []byte) ([]byte, error) {
-	req, err := http.NewRequest(http.MethodPost, u.url+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := u.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: HTTP %d: %s", path, resp.StatusCode, b)
-	}
-	return b, nil
-}
-
-func (u *upstream) rpcLogin(url string, data any) error {
-	body, _ := json.Marshal(map[string]any{"id": 1, "method": "exec", "session": nil,
-		"params": []any{map[string]any{"url": url, "data": data}}})
-	b, err := u.post("/jsonrpc", "", body)
-	if err != nil {
-		return err
-	}
-	var a struct {
-		Session string `json:"session"`
-	}
-	if json.Unmarshal(b, &a) != nil || a.Session == "" {
-		return fmt.Errorf("%s: no session in %s", url, b)
-	}
-	u.mu.Lock()
-	u.sessions = append(u.sessions, a.Session)
-	u.mu.Unlock()
-	return nil
-}
-
-// fazLogin is /sys/login/user.
-func (u *upstream) fazLogin() error {
-	return u.rpcLogin("/sys/login/user", []map[string]string{{"user": u.creds.admin, "passwd": u.creds.password}})
-}
-
-// fazCloudLogin is /sys/login/cloud.
-func (u *upstream) fazCloudLogin() error {
-	return u.rpcLogin("/sys/login/cloud", map[string]string{"token": u.creds.cloudToken})
-}
-
-// lanLogin is FortiLAN's /api/v1/auth.
-func (u *upstream) lanLogin() error {
-	body, _ := json.Marshal(map[string]string{"accountId": u.creds.lanAccount, "userName": u.creds.lanUser, "password": u.creds.lanPassword})
-	b, err := u.post("/api/v1/auth", "", body)
-	if err != nil {
-		return err
-	}
-	var a struct {
-		AccessToken string `json:"access_token"`
-	}
-	if json.Unmarshal(b, &a) != nil || a.AccessToken == "" {
-		return errors.New("/api/v1/auth: no access_token")
-	}
-	u.mu.Lock()
-	u.tokens = append(u.tokens, a.AccessToken)
-	u.mu.Unlock()
-	return nil
-}
-
-// cleanup logs out every session and invalidates every token it opened, 32 at a time.
-func (u *upstream) cleanup() error {
-	u.mu.Lock()
-	sessions, tokens := u.sessions, u.tokens
-	u.sessions, u.tokens = nil, nil
-	u.mu.Unlock()
-	var calls []func() error
-	for _, sid := range sessions {
-		body, _ := json.Marshal(map[string]any{"id": 1, "method": "exec", "session": sid,
-			"params": []any{map[string]any{"url": "/sys/logout"}}})
-		calls = append(calls, func() error { _, err := u.post("/jsonrpc", "", body); return err })
-	}
-	for _, tok := range tokens {
-		body, _ := json.Marshal(map[string]string{"access_token": tok})
-		calls = append(calls, func() error { _, err := u.post("/api/v1/auth/invalidate_token", tok, body); return err })
-	}
-	var (
-		next     atomic.Int64
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(calls) {
-					return
-				}
-				if err := calls[i](); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
+// work is one worker: it calls fn while more says so, timing each call that succeeds.
+func (r *loadRun) work(more func() bool, fn func() error) {
+	var mine []time.Duration
+	for more() {
+		t0 := time.Now()
+		if err := fn(); err != nil {
+			r.mu.Lock()
+			r.errs++
+			if r.firstErr == "" {
+				r.firstErr = err.Error()
 			}
-		}()
+			r.mu.Unlock()
+			continue
+		}
+		mine = append(mine, time.Since(t0))
 	}
-	wg.Wait()
-	return firstErr
+	r.mu.Lock()
+	r.lat = append(r.lat, mine...)
+	r.mu.Unlock()
 }

@@ -56,7 +56,7 @@ template {
 	var session string
 	waitFor(t, 60*time.Second, "the agent to render "+out, func() bool {
 		if agent.exited() {
-			t.Fatalf("the agent exited: %v", agent.waitErr)
+			t.Fatalf("the agent exited: %v", agent.proc.Err())
 		}
 		b, err := os.ReadFile(out)
 		session = strings.TrimSpace(string(b))

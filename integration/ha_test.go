@@ -130,7 +130,7 @@ func startHACluster(t *testing.T) *haCluster {
 	for range 3 {
 		portList = append(portList, strconv.Itoa(freePort(t)))
 	}
-	env := append(childEnv(cl.dir),
+	env := append(e2e.ChildEnv(cl.dir),
 		"VAULT_BIN="+vaultBin,
 		"PLUGIN_BIN="+filepath.Join(pluginDir, pluginName),
 		"PLUGIN_VERSION="+pluginVersion,

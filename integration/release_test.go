@@ -74,7 +74,7 @@ func TestGuideInstall(t *testing.T) {
 	}
 	sh := exec.Command("bash", "-euo", "pipefail", "-c", script)
 	sh.Dir = dir
-	sh.Env = append(childEnv(dir), "PATH="+bin+":"+os.Getenv("PATH"), "VAULT_ADDR="+v.addr, "VAULT_TOKEN="+rootToken)
+	sh.Env = append(e2e.ChildEnv(dir), "PATH="+bin+":"+os.Getenv("PATH"), "VAULT_ADDR="+v.addr, "VAULT_TOKEN="+rootToken)
 	if out, err := sh.CombinedOutput(); err != nil {
 		t.Fatalf("the guide's install: %v\n%s\n%s", err, script, out)
 	}

@@ -1,18 +1,12 @@
 package integration_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,94 +18,32 @@ const rootToken = "root"
 
 // ---- processes ----
 
-// process is a child started in a process group of its own, its output in a log file.
+// process is a child in a process group of its own (e2e.Process), tracked until it is stopped,
+// so that TestMain kills whatever a test left running.
 type process struct {
-	name    string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	waitErr error
-	logFile *os.File
-
-	stopOnce  sync.Once
-	stopClean bool
-}
-
-// childEnv is the test's environment without VAULT_* variables, which would steer the child
-// (VAULT_ADDR, VAULT_TOKEN, ...), and with HOME in dir, so that a dev server's ~/.vault-token
-// lands there and not in the user's home.
-func childEnv(home string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "VAULT_") || strings.HasPrefix(kv, "HOME=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "HOME="+home)
+	name string
+	proc *e2e.Process
 }
 
 func startProcess(name, logPath, home string, args ...string) (*process, error) {
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	p, err := e2e.StartProcess(vaultBin, logPath, home, args...)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(f, "==== %s: %s %s\n", time.Now().Format(time.RFC3339Nano), vaultBin, strings.Join(args, " "))
-	cmd := exec.Command(vaultBin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = childEnv(home)
-	cmd.Dir = home // relative paths in a config (the agent example's) are taken from here
-	// A group of its own, so that the plugin processes it starts can be found and stopped with
-	// it; and SIGTERM if the test binary dies (a timeout panic), so that nothing outlives it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	trackGroup(cmd.Process.Pid, name)
-	p := &process{name: name, cmd: cmd, done: make(chan struct{}), logFile: f}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	trackGroup(p.PID(), name)
+	return &process{name: name, proc: p}, nil
 }
 
-func (p *process) pid() int { return p.cmd.Process.Pid }
+func (p *process) pid() int { return p.proc.PID() }
 
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *process) exited() bool { return p.proc.Exited() }
 
 // stop sends SIGTERM and waits; past the grace period it kills the whole group. Whatever the
 // process left behind in its group (a plugin) is killed too. It reports whether the process
 // stopped on SIGTERM alone. Only the first call acts.
 func (p *process) stop(grace time.Duration) bool {
-	p.stopOnce.Do(func() { p.stopClean = p.doStop(grace) })
-	return p.stopClean
-}
-
-func (p *process) doStop(grace time.Duration) bool {
-	pgid := p.pid()
-	defer untrackGroup(pgid)
-	defer p.logFile.Close()
-	clean := true
-	if !p.exited() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(grace):
-			clean = false
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			<-p.done
-		}
-	}
-	e2e.ReapGroup(pgid)
-	return clean
+	defer untrackGroup(p.pid())
+	return p.proc.Stop(grace)
 }
 
 // tailFile returns the last n lines of a file.
@@ -129,37 +61,17 @@ func tailFile(path string, n int) string {
 
 // ---- ports ----
 
-var ports = struct {
-	sync.Mutex
-	used map[int]bool
-}{used: map[int]bool{}}
+var ports e2e.Ports
 
 // freePort picks a free loopback port p with p+1 free too (Vault derives its cluster port from
 // the API port), never one this run has handed out before.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ports.Lock()
-	defer ports.Unlock()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l2, err2 := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
-		l.Close()
-		if err2 != nil {
-			continue
-		}
-		l2.Close()
-		if ports.used[p] || ports.used[p+1] {
-			continue
-		}
-		ports.used[p], ports.used[p+1] = true, true
-		return p
+	p, err := ports.Pair()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free pair of loopback ports")
-	return 0
+	return p
 }
 
 // ---- Vault servers ----
@@ -207,7 +119,7 @@ func newDevServer(t *testing.T, o serverOpts) *vaultServer {
 		if err == nil {
 			break
 		}
-		if attempt < 3 && strings.Contains(err.Error(), "address already in use") {
+		if attempt < 3 && errors.Is(err, e2e.ErrAddrInUse) {
 			t.Logf("%s: port %d taken, trying another: %v", s.name, s.port, err)
 			continue
 		}
@@ -296,35 +208,12 @@ func (s *vaultServer) start() error {
 		c.SetToken(s.client.Token())
 	}
 	s.client = c
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if p.exited() {
-			p.stop(time.Second)
-			s.proc = nil
-			log, _ := os.ReadFile(s.logPath)
-			if bytes.Contains(log, []byte("address already in use")) {
-				return errors.New("vault exited: address already in use")
-			}
-			return fmt.Errorf("vault exited at start: %v", p.waitErr)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		var ready bool
-		if s.dev {
-			h, err := c.Sys().HealthWithContext(ctx)
-			ready = err == nil && h.Initialized && !h.Sealed && !h.Standby
-		} else {
-			_, err := c.Sys().SealStatusWithContext(ctx)
-			ready = err == nil
-		}
-		cancel()
-		if ready {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return errors.New("vault did not answer within 60s")
-		}
-		time.Sleep(100 * time.Millisecond)
+	err = e2e.WaitVault(c, p.proc, s.dev, 60*time.Second)
+	if err != nil && p.exited() {
+		p.stop(time.Second)
+		s.proc = nil
 	}
+	return err
 }
 
 // unseal unseals a file-storage server and waits until it is active.

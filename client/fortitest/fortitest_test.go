@@ -429,6 +429,54 @@ func TestLoginMax(t *testing.T) {
 	}
 }
 
+// However a session ends, its admin gets its slot back, once: login-max holds exactly.
+func TestLoginMaxAfterEveryEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(t *testing.T, s *fortitest.Server, sid string)
+	}{
+		{"logout", func(t *testing.T, s *fortitest.Server, sid string) {
+			sessionCall(t, s, "exec", "/sys/logout", sid)
+			sessionCall(t, s, "exec", "/sys/logout", sid) // -11: ends nothing more
+		}},
+		{"ExpireSession twice", func(t *testing.T, s *fortitest.Server, sid string) {
+			s.ExpireSession(sid)
+			s.ExpireSession(sid)
+		}},
+		{"idle, seen by SessionAlive", func(t *testing.T, s *fortitest.Server, sid string) {
+			s.Advance(45 * time.Second)
+			if s.SessionAlive(sid) {
+				t.Fatal("alive after idling out")
+			}
+			sessionCall(t, s, "exec", "/sys/logout", sid)
+		}},
+		{"idle, seen by the next login", func(t *testing.T, s *fortitest.Server, sid string) {
+			s.Advance(45 * time.Second)
+		}},
+		{"ExpireAll", func(t *testing.T, s *fortitest.Server, sid string) {
+			s.ExpireAll()
+			loginUser(t, s, "admin", "pw-123456")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fortitest.NewServerT(t)
+			s.AddAdmin("admin", "pw-123456")
+			s.SetLoginMax(2)
+			s.SetSessionIdle(time.Minute)
+			sid := loginUser(t, s, "admin", "pw-123456").session
+			s.Advance(30 * time.Second) // so that sid idles out before the other
+			loginUser(t, s, "admin", "pw-123456")
+			tc.end(t, s, sid)
+			if out := loginUser(t, s, "admin", "pw-123456"); out.code != 0 {
+				t.Fatalf("login after the end = %+v", out)
+			}
+			if out := loginUser(t, s, "admin", "pw-123456"); out.code != fortitest.CodeLoginMax {
+				t.Errorf("login over login-max = %+v, live %d", out, s.LiveSessionsOf("admin"))
+			}
+		})
+	}
+}
+
 func TestCloudLoginAndExchange(t *testing.T) {
 	s := fortitest.NewServerT(t)
 	s.AddAPIUser("API1", "api-pass-1")

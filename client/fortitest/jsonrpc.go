@@ -173,7 +173,7 @@ func (s *Server) rpc(req *rpcRequest) (code int, msg string, data any, sid strin
 		if s.sessionLive(req.session) == nil {
 			return CodeNoSession, "No permission for the resource", nil, ""
 		}
-		delete(s.state.sessions, req.session)
+		s.dropSession(req.session)
 		return CodeOK, "OK", nil, ""
 	case "/sys/status", "/cli/global/system/status":
 		if req.method != "get" {
@@ -245,13 +245,16 @@ func rawString(raw json.RawMessage) string {
 	return s
 }
 
-// openSession issues a session for user within login-max; s.mu must be held.
+// openSession issues a session for user within login-max; s.mu must be held. Below login-max
+// entries the user is surely within it, idle ones or not: only at login-max are its sessions
+// counted, idle ones pruned, so that a login costs the same however many sessions are open.
 func (s *Server) openSession(user string) (int, string, any, string) {
-	if s.countSessions(user) >= s.state.loginMax {
+	if s.state.userSessions[user] >= s.state.loginMax && s.countSessions(user) >= s.state.loginMax {
 		return CodeLoginMax, MsgLoginMax, nil, ""
 	}
 	sid := secret()
 	s.state.sessions[sid] = &session{user: user, lastUse: s.now()}
+	s.state.userSessions[user]++
 	return CodeOK, "OK", nil, sid
 }
 
@@ -280,10 +283,22 @@ func (s *Server) sessionLive(sid string) *session {
 		return nil
 	}
 	if s.now().Sub(ss.lastUse) >= s.state.sessionIdle {
-		delete(s.state.sessions, sid)
+		s.dropSession(sid)
 		return nil
 	}
 	return ss
+}
+
+// dropSession ends a session, if there is one; s.mu must be held.
+func (s *Server) dropSession(sid string) {
+	ss := s.state.sessions[sid]
+	if ss == nil {
+		return
+	}
+	delete(s.state.sessions, sid)
+	if s.state.userSessions[ss.user]--; s.state.userSessions[ss.user] <= 0 {
+		delete(s.state.userSessions, ss.user)
+	}
 }
 
 func (s *Server) pruneSessions() {
@@ -292,15 +307,10 @@ func (s *Server) pruneSessions() {
 	}
 }
 
+// countSessions counts a user's live sessions, after pruning every idle one; s.mu must be held.
 func (s *Server) countSessions(user string) int {
 	s.pruneSessions()
-	n := 0
-	for _, ss := range s.state.sessions {
-		if ss.user == user {
-			n++
-		}
-	}
-	return n
+	return s.state.userSessions[user]
 }
 
 // serveExchange is FAZ Cloud's POST /p/forticloud_jsonrpc_login/: {"access_token"} ->

@@ -94,6 +94,7 @@ type state struct {
 	tooMany        map[string]int    // path -> requests answered 429 by a rate limit
 	admins         map[string]string // user -> password
 	sessions       map[string]*session
+	userSessions   map[string]int       // user -> its entries in sessions, idle ones not yet pruned included
 	cloudTokens    map[string]time.Time // token -> expiry (zero: never)
 	lanUsers       map[lanKey]string    // -> password
 	lanTokens      map[string]time.Time // token -> expiry
@@ -173,6 +174,7 @@ func NewUnstartedServer() *Server {
 		admins:         map[string]string{},
 		profiles:       map[string]Profile{},
 		sessions:       map[string]*session{},
+		userSessions:   map[string]int{},
 		cloudTokens:    map[string]time.Time{},
 		lanUsers:       map[lanKey]string{},
 		lanTokens:      map[string]time.Time{},
@@ -469,7 +471,7 @@ func (s *Server) SessionAlive(sid string) bool {
 func (s *Server) ExpireSession(sid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.state.sessions, sid)
+	s.dropSession(sid)
 }
 
 // LiveLANTokens returns the number of FortiLAN tokens alive now.
@@ -534,6 +536,7 @@ func (s *Server) ExpireAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.state.sessions = map[string]*session{}
+	s.state.userSessions = map[string]int{}
 	s.state.lanTokens = map[string]time.Time{}
 	s.state.cloudTokens = map[string]time.Time{}
 	s.state.oauthAccess = map[string]*oauthToken{}

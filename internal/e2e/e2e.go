@@ -1,6 +1,7 @@
 // Package e2e holds what the end-to-end tests (integration/) and the benchmark harness (bench/)
 // both need around the real processes they start: the module's root, a plugin binary's SHA-256
-// for the catalog, and a Vault server's plugin processes.
+// for the catalog, processes in groups of their own with their environment filtered (Process),
+// free loopback ports (Ports), a Vault server's readiness (WaitVault) and its plugin processes.
 package e2e
 
 import (
