@@ -36,13 +36,11 @@ type configEntry struct {
 	RenewProbe string `json:"renew_probe,omitempty"`
 }
 
+// settings is how the client reaches c's product and logs in to it.
 func (c *configEntry) settings() client.Settings {
-	return client.Settings{
-		Type: c.Type, AuthMethod: c.AuthMethod, URL: c.URL, AuthURL: c.AuthURL, ClientID: c.ClientID,
-		Token: c.Token, APIID: c.APIID, Username: c.Username, Password: c.Password, AccountID: c.AccountID,
-		TLS:     client.TLSConfig{CACert: c.CACert, ServerName: c.TLSServerName, SkipVerify: c.TLSSkipVerify},
-		Timeout: c.RequestTimeout,
-	}
+	s := c.endpoint().settings()
+	s.Token, s.APIID, s.Username, s.Password, s.AccountID = c.Token, c.APIID, c.Username, c.Password, c.AccountID
+	return s
 }
 
 // cachedConfig is a config with its live connection, built once and dropped on any change.

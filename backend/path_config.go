@@ -344,8 +344,7 @@ func (b *backend) learnProbe(ctx context.Context, name string, c *configEntry, c
 // sameAdmin reports whether two configs log in as the same admin at the same place, so that
 // what verify_connection learnt of the one holds for the other. Secrets may differ.
 func sameAdmin(a, b *configEntry) bool {
-	return a.Type == b.Type && a.URL == b.URL && a.AuthMethod == b.AuthMethod && a.Username == b.Username &&
-		a.APIID == b.APIID && a.ClientID == b.ClientID && a.AuthURL == b.AuthURL
+	return a.endpoint().sameTarget(b.endpoint()) && a.Username == b.Username && a.APIID == b.APIID
 }
 
 // secretField names the field that holds the secret of an auth method.
