@@ -12,6 +12,7 @@ import (
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
 	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/helper/locksutil"
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
@@ -41,8 +42,9 @@ type backend struct {
 	configs map[string]*cachedConfig
 	roles   map[string]*roleEntry
 
-	// writes serialises writes to one config or role, so that checks and the write agree.
-	writes keyedMutex
+	// writeLocks serialise writes to one config or role, so that checks and the write agree
+	// (lockWrites).
+	writeLocks []*locksutil.LockEntry
 
 	// limiters pace logins per base URL (FortiLAN allows 6 a minute from one address), and
 	// callWindows FortiLAN's other calls (60 a minute), which it counts apart.
@@ -72,6 +74,7 @@ func newBackend() *backend {
 		limiters:    make(map[string]*client.LoginWindow),
 		callWindows: make(map[string]*client.LoginWindow),
 		metrics:     newMetrics(),
+		writeLocks:  locksutil.CreateLocks(),
 	}
 	minAge, err := time.ParseDuration(walRollbackMinAge)
 	if err != nil || minAge <= 0 {

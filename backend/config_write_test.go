@@ -166,7 +166,9 @@ func TestCheckIAM(t *testing.T) {
 }
 
 func TestCheckRedirect(t *testing.T) {
-	fazToken := fazEntry.with(func(c *configEntry) { c.AuthMethod, c.Token, c.Username, c.Password = client.AuthForticloudToken, "t", "", "" })
+	fazToken := fazEntry.with(func(c *configEntry) {
+		c.AuthMethod, c.Token, c.Username, c.Password = client.AuthForticloudToken, "t", "", ""
+	})
 	moved := fazEntry.with(func(c *configEntry) { c.URL = "https://elsewhere" })
 	iam := lanAPIEntry.with(func(c *configEntry) { c.AuthURL = "https://iam2" })
 	runChecks(t, func(w *configWrite) func(*configEntry) error { return w.checkRedirect }, []checkCase{
@@ -239,7 +241,10 @@ func TestCheckRequestTimeout(t *testing.T) {
 }
 
 func TestCheckRateLimits(t *testing.T) {
-	limits := func(c configEntry, login, call int) configEntry { c.LoginRateLimit, c.CallRateLimit = login, call; return c }
+	limits := func(c configEntry, login, call int) configEntry {
+		c.LoginRateLimit, c.CallRateLimit = login, call
+		return c
+	}
 	runChecks(t, func(w *configWrite) func(*configEntry) error { return w.checkRateLimits }, []checkCase{
 		{name: "defaults at create", c: limits(lanEntry, 0, 0), raw: map[string]any{}, want: limits(lanEntry, 6, 60)},
 		{name: "given", c: lanEntry, raw: map[string]any{"login_rate_limit": 0, "call_rate_limit": 600}, want: limits(lanEntry, 0, 600)},

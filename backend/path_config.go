@@ -228,7 +228,7 @@ func (b *backend) pathConfigList(ctx context.Context, req *logical.Request, _ *f
 
 func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get("name").(string)
-	unlock := b.writes.Lock(configPrefix + name)
+	unlock := b.lockWrites(configPrefix + name)
 	defer unlock()
 	users, err := b.rolesUsing(ctx, req.Storage, name)
 	if err != nil {
@@ -249,7 +249,7 @@ func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, d 
 
 func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get("name").(string)
-	unlock := b.writes.Lock(configPrefix + name)
+	unlock := b.lockWrites(configPrefix + name)
 	defer unlock()
 
 	old, err := readConfig(ctx, req.Storage, name)
