@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
+// configPrefix is where configs live in storage: config/<name>.
 const configPrefix = "config/"
 
 // configEntry is a stored config. Token and Password are secrets: never returned, logged or
@@ -110,7 +111,7 @@ func (b *backend) dial(c *configEntry) (*client.Conn, error) {
 // mount that logs in there (each within its own login_rate_limit, counting all of them), and
 // kept across config changes so that a rewrite cannot reset it.
 func (b *backend) loginWindow(url string) *client.LoginWindow {
-	return b.window(b.limiters, url, client.NewLoginWindow)
+	return b.window(b.loginWindows, url, client.NewLoginWindow)
 }
 
 // callWindow is loginWindow for FortiLAN's other calls (invalidate_token), within each
@@ -119,10 +120,10 @@ func (b *backend) callWindow(url string) *client.LoginWindow {
 	return b.window(b.callWindows, url, client.NewCallWindow)
 }
 
-// window returns m's record for url, started on first use; b.limMu guards every such map.
+// window returns m's record for url, started on first use; b.windowMu guards every such map.
 func (b *backend) window(m map[string]*client.LoginWindow, url string, start func() *client.LoginWindow) *client.LoginWindow {
-	b.limMu.Lock()
-	defer b.limMu.Unlock()
+	b.windowMu.Lock()
+	defer b.windowMu.Unlock()
 	w := m[url]
 	if w == nil {
 		w = start()

@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/vault/sdk/framework"
 )
 
-// credentialFields lists, per auth method, the credential fields it needs.
+// credentialFields are, per auth method, the credential fields it needs.
 var credentialFields = map[string][]string{
 	client.AuthForticloudToken: {"token"},
 	client.AuthAPIUser:         {"api_id", "password"},
@@ -20,7 +20,7 @@ var credentialFields = map[string][]string{
 	client.AuthIAMUser:         {"account_id", "username", "password"},
 }
 
-// apiUserOnly lists the fields only forticloud_api_user uses.
+// apiUserOnly are the fields only forticloud_api_user uses.
 var apiUserOnly = []string{"client_id", "auth_url"}
 
 // givenFields are the string fields of a config write, which it gives trimmed.
@@ -284,8 +284,13 @@ func (w *configWrite) checkRequestTimeout(c *configEntry) error {
 	return nil
 }
 
-// maxRateLimit is the most calls a minute login_rate_limit and call_rate_limit may allow.
-const maxRateLimit = 600
+const (
+	// maxRequestTimeout is the longest request_timeout: the most a call with its retries may
+	// take (client).
+	maxRequestTimeout = 60 * time.Second
+	// maxRateLimit is the most calls a minute login_rate_limit and call_rate_limit may allow.
+	maxRateLimit = 600
+)
 
 // checkRateLimits sets login_rate_limit and call_rate_limit, which pace the engine's own calls
 // to FortiLAN: FortiLAN's defaults for email and IAM users, and none for an API user, who logs

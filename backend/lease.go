@@ -139,7 +139,7 @@ func (b *backend) conn(ctx context.Context, s logical.Storage, l leaseInternal) 
 	set.Observer = b.metrics.observe
 	// The config that set a limit is gone or points elsewhere: FortiLAN's own limit applies, in
 	// the window of the URL the token lives at.
-	set.CallLimiter = b.callWindow(l.URL).Limiter(callRateLimit(l.Type, l.AuthMethod))
+	set.CallLimiter = b.callWindow(l.URL).Limiter(defaultCallRateLimit(l.Type, l.AuthMethod))
 	conn, err := client.Dial(set)
 	if err != nil {
 		return nil, nil, err

@@ -31,7 +31,8 @@ type metrics struct {
 
 type callKey struct{ product, operation, outcome string }
 
-// Latency buckets in seconds: from a loopback fake to a slow cloud behind retries.
+// buckets are the latency histogram's upper bounds in seconds: from a loopback fake to a slow
+// cloud behind retries.
 var buckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
 type histogram struct {

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
+// The help of config/<name> and of the config list, as path-help shows it.
 const (
 	pathConfigHelpSyn  = "Configure the root credentials of one Fortinet product."
 	pathConfigHelpDesc = `
@@ -29,8 +30,6 @@ renew (renew_probe on read), and warns when none does.
 `
 	pathConfigListHelpSyn  = "List the configured Fortinet products."
 	pathConfigListHelpDesc = "Lists the names of every config."
-
-	maxRequestTimeout = 60 * time.Second // the most a call with its retries may take (client)
 )
 
 func pathConfig(b *backend) []*framework.Path {
@@ -362,8 +361,9 @@ func pacedAtFortiLAN(typ, method string) bool {
 	return typ == client.TypeFortiLAN && method != client.AuthAPIUser
 }
 
-// callRateLimit is a config's default call_rate_limit: FortiLAN's own limit where it applies.
-func callRateLimit(typ, method string) int {
+// defaultCallRateLimit is the call_rate_limit a config of typ and method gets by default:
+// FortiLAN's own limit where it applies, else none.
+func defaultCallRateLimit(typ, method string) int {
 	if pacedAtFortiLAN(typ, method) {
 		return client.DefaultFortiLANCallsPerMinute
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 )
 
+// The help of the metrics path, as path-help shows it.
 const (
 	pathMetricsHelpSyn  = "The engine's metrics, in Prometheus text format."
 	pathMetricsHelpDesc = `

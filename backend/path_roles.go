@@ -11,9 +11,11 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
-const (
-	rolePrefix = "roles/"
+// rolePrefix is where roles live in storage: roles/<name>.
+const rolePrefix = "roles/"
 
+// The help of roles/<name> and of the role list, as path-help shows it.
+const (
 	pathRolesHelpSyn  = "Manage the roles that issue Fortinet credentials."
 	pathRolesHelpDesc = `
 A role names the config whose credentials it uses and the TTLs of the leases it issues.
