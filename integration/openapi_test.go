@@ -54,7 +54,7 @@ func TestOpenAPI(t *testing.T) {
 	schemas, _ := resp.Data["components"].(map[string]any)["schemas"].(map[string]any)
 	for name, fields := range map[string][]string{
 		"ForticloudReadConfigResponse": {"type", "url", "auth_method", "api_id", "client_id", "auth_url", "username", "account_id",
-			"ca_cert", "tls_server_name", "tls_skip_verify", "request_timeout", "login_rate_limit", "token_set", "token_stored_at", "password_set",
+			"ca_cert", "tls_server_name", "tls_skip_verify", "request_timeout", "login_rate_limit", "call_rate_limit", "token_set", "token_stored_at", "password_set",
 			"renew_probe"},
 		"ForticloudReadRoleResponse":            {"config", "ttl", "max_ttl"},
 		"ForticloudListConfigsResponse":         {"keys"},
