@@ -135,12 +135,12 @@ func (b *backend) conn(ctx context.Context, s logical.Storage, l leaseInternal) 
 	if c, err := b.config(ctx, s, l.Config); err == nil && c != nil && l.matches(c.entry) {
 		return c.conn, func() {}, nil
 	}
-	set := l.settings()
-	set.Observer = b.metrics.observe
+	settings := l.settings()
+	settings.Observer = b.metrics.observe
 	// The config that set a limit is gone or points elsewhere: FortiLAN's own limit applies, in
 	// the window of the URL the token lives at.
-	set.CallLimiter = b.callWindow(l.URL).Limiter(defaultCallRateLimit(l.Type, l.AuthMethod))
-	conn, err := client.Dial(set)
+	settings.CallLimiter = b.callWindow(l.URL).Limiter(defaultCallRateLimit(l.Type, l.AuthMethod))
+	conn, err := client.Dial(settings)
 	if err != nil {
 		return nil, nil, err
 	}
