@@ -12,16 +12,18 @@ import (
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
 	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/helper/locksutil"
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
-// operationPrefix starts every OpenAPI operation id of the engine.
+// operationPrefix is the start of every OpenAPI operation id of the engine.
 const operationPrefix = "forticloud"
 
 // walRollbackMinAge is how old a WAL entry must be before Vault rolls it back. Tests shorten it
 // with -ldflags "-X github.com/forticloud/vault-plugin-secrets-forticloud/backend.walRollbackMinAge=5s".
 var walRollbackMinAge = "10m"
 
+// backendHelp is the engine's help, as path-help on the mount shows it.
 const backendHelp = `
 The forticloud secrets engine issues short-lived FortiAnalyzer and FortiManager JSON-RPC
 sessions, FortiLAN Cloud tokens and FortiCloud IAM tokens under Vault leases, from root
@@ -32,6 +34,7 @@ Write a config (config/<name>) with the product's URL and credentials, a role (r
 naming the config and the lease TTLs, then read creds/<role>.
 `
 
+// backend is one mount of the engine.
 type backend struct {
 	*framework.Backend
 
@@ -41,14 +44,15 @@ type backend struct {
 	configs map[string]*cachedConfig
 	roles   map[string]*roleEntry
 
-	// writes serialises writes to one config or role, so that checks and the write agree.
-	writes keyedMutex
+	// writeLocks serialise writes to one config or role, so that checks and the write agree
+	// (lockWrites).
+	writeLocks []*locksutil.LockEntry
 
-	// limiters pace logins per base URL (FortiLAN allows 6 a minute from one address), and
-	// callWindows FortiLAN's other calls (60 a minute), which it counts apart.
-	limMu       sync.Mutex
-	limiters    map[string]*client.LoginWindow // by base URL
-	callWindows map[string]*client.LoginWindow // by base URL
+	// loginWindows pace logins per base URL (FortiLAN allows 6 a minute from one address),
+	// and callWindows FortiLAN's other calls (60 a minute), which it counts apart.
+	windowMu     sync.Mutex
+	loginWindows map[string]*client.LoginWindow // by base URL
+	callWindows  map[string]*client.LoginWindow // by base URL
 
 	metrics *metrics
 
@@ -67,11 +71,12 @@ func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 
 func newBackend() *backend {
 	b := &backend{
-		configs:     make(map[string]*cachedConfig),
-		roles:       make(map[string]*roleEntry),
-		limiters:    make(map[string]*client.LoginWindow),
-		callWindows: make(map[string]*client.LoginWindow),
-		metrics:     newMetrics(),
+		configs:      make(map[string]*cachedConfig),
+		roles:        make(map[string]*roleEntry),
+		loginWindows: make(map[string]*client.LoginWindow),
+		callWindows:  make(map[string]*client.LoginWindow),
+		metrics:      newMetrics(),
+		writeLocks:   locksutil.CreateLocks(),
 	}
 	minAge, err := time.ParseDuration(walRollbackMinAge)
 	if err != nil || minAge <= 0 {

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
+// configPrefix is where configs live in storage: config/<name>.
 const configPrefix = "config/"
 
 // configEntry is a stored config. Token and Password are secrets: never returned, logged or
@@ -36,13 +37,11 @@ type configEntry struct {
 	RenewProbe string `json:"renew_probe,omitempty"`
 }
 
+// settings is how the client reaches c's product and logs in to it.
 func (c *configEntry) settings() client.Settings {
-	return client.Settings{
-		Type: c.Type, AuthMethod: c.AuthMethod, URL: c.URL, AuthURL: c.AuthURL, ClientID: c.ClientID,
-		Token: c.Token, APIID: c.APIID, Username: c.Username, Password: c.Password, AccountID: c.AccountID,
-		TLS:     client.TLSConfig{CACert: c.CACert, ServerName: c.TLSServerName, SkipVerify: c.TLSSkipVerify},
-		Timeout: c.RequestTimeout,
-	}
+	s := c.endpoint().settings()
+	s.Token, s.APIID, s.Username, s.Password, s.AccountID = c.Token, c.APIID, c.Username, c.Password, c.AccountID
+	return s
 }
 
 // cachedConfig is a config with its live connection, built once and dropped on any change.
@@ -112,7 +111,7 @@ func (b *backend) dial(c *configEntry) (*client.Client, error) {
 // mount that logs in there (each within its own login_rate_limit, counting all of them), and
 // kept across config changes so that a rewrite cannot reset it.
 func (b *backend) loginWindow(url string) *client.LoginWindow {
-	return b.window(b.limiters, url, client.NewLoginWindow)
+	return b.window(b.loginWindows, url, client.NewLoginWindow)
 }
 
 // callWindow is loginWindow for FortiLAN's other calls (invalidate_token), within each
@@ -121,10 +120,10 @@ func (b *backend) callWindow(url string) *client.LoginWindow {
 	return b.window(b.callWindows, url, client.NewCallWindow)
 }
 
-// window returns m's record for url, started on first use; b.limMu guards every such map.
+// window returns m's record for url, started on first use; b.windowMu guards every such map.
 func (b *backend) window(m map[string]*client.LoginWindow, url string, start func() *client.LoginWindow) *client.LoginWindow {
-	b.limMu.Lock()
-	defer b.limMu.Unlock()
+	b.windowMu.Lock()
+	defer b.windowMu.Unlock()
 	w := m[url]
 	if w == nil {
 		w = start()

@@ -4,6 +4,7 @@ import "sync"
 
 // keyedMutex is one mutex per key, made on first use and dropped when nobody holds or waits
 // for it, so that keys do not pile up in memory.
+// Not locksutil's stripes: API users' locks span upstream logins, which a shared stripe would serialise.
 type keyedMutex struct {
 	mu    sync.Mutex
 	locks map[string]*keyedLock

@@ -17,16 +17,7 @@ type leaseInternal struct {
 	Config string `json:"config"`
 	Role   string `json:"role,omitempty"`
 
-	// Where the credential lives, and how to reach it.
-	Type           string `json:"type"`
-	AuthMethod     string `json:"auth_method"`
-	URL            string `json:"url,omitempty"`
-	AuthURL        string `json:"auth_url,omitempty"`
-	ClientID       string `json:"client_id,omitempty"`
-	CACert         string `json:"ca_cert,omitempty"`
-	TLSServerName  string `json:"tls_server_name,omitempty"`
-	TLSSkipVerify  bool   `json:"tls_skip_verify,omitempty"`
-	RequestTimeout int64  `json:"request_timeout,omitempty"` // seconds
+	endpoint // where the credential lives, and how to reach it
 
 	// The credential.
 	Session     string `json:"session,omitempty"`
@@ -48,11 +39,9 @@ type leaseInternal struct {
 func newLeaseInternal(config, role string, c *configEntry, r *roleEntry) leaseInternal {
 	l := leaseInternal{
 		Config: config, Role: role,
-		Type: c.Type, AuthMethod: c.AuthMethod, URL: c.URL, AuthURL: c.AuthURL, ClientID: c.ClientID,
-		CACert: c.CACert, TLSServerName: c.TLSServerName, TLSSkipVerify: c.TLSSkipVerify,
-		RequestTimeout: int64(c.RequestTimeout / time.Second),
-		IssuedAt:       time.Now().Unix(),
-		RenewProbe:     c.RenewProbe,
+		endpoint:   c.endpoint(),
+		IssuedAt:   time.Now().Unix(),
+		RenewProbe: c.RenewProbe,
 	}
 	if c.AuthMethod == client.AuthAPIUser {
 		l.APIID = c.APIID
@@ -137,7 +126,7 @@ func decodeLease(data any) (leaseInternal, error) {
 
 // matches reports whether the stored config still points where the lease's credential lives.
 func (l leaseInternal) matches(c *configEntry) bool {
-	return c.Type == l.Type && c.AuthMethod == l.AuthMethod && c.URL == l.URL && c.AuthURL == l.AuthURL && c.ClientID == l.ClientID
+	return l.sameTarget(c.endpoint())
 }
 
 // conn returns a connection to where the lease's credential lives: the config's cached one
@@ -146,15 +135,12 @@ func (b *backend) conn(ctx context.Context, s logical.Storage, l leaseInternal) 
 	if c, err := b.config(ctx, s, l.Config); err == nil && c != nil && l.matches(c.entry) {
 		return c.conn, func() {}, nil
 	}
-	conn, err := client.New(client.Settings{
-		Type: l.Type, AuthMethod: l.AuthMethod, URL: l.URL, AuthURL: l.AuthURL, ClientID: l.ClientID,
-		TLS:      client.TLSConfig{CACert: l.CACert, ServerName: l.TLSServerName, SkipVerify: l.TLSSkipVerify},
-		Timeout:  time.Duration(l.RequestTimeout) * time.Second,
-		Observer: b.metrics.observe,
-		// The config that set a limit is gone or points elsewhere: FortiLAN's own limit applies,
-		// in the window of the URL the token lives at.
-		CallLimiter: b.callWindow(l.URL).Limiter(callRateLimit(l.Type, l.AuthMethod)),
-	})
+	settings := l.settings()
+	settings.Observer = b.metrics.observe
+	// The config that set a limit is gone or points elsewhere: FortiLAN's own limit applies, in
+	// the window of the URL the token lives at.
+	settings.CallLimiter = b.callWindow(l.URL).Limiter(defaultCallRateLimit(l.Type, l.AuthMethod))
+	conn, err := client.New(settings)
 	if err != nil {
 		return nil, nil, err
 	}

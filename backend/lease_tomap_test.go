@@ -10,19 +10,28 @@ import (
 // set or not.
 func TestLeaseToMapMatchesJSON(t *testing.T) {
 	full := leaseInternal{
-		Config: "c", Role: "r", Type: "fortianalyzer", AuthMethod: "local_user", URL: "https://h",
-		AuthURL: "https://a", ClientID: "id", CACert: "pem", TLSServerName: "n", TLSSkipVerify: true,
-		RequestTimeout: 30, Session: "s", AccessToken: "t", ExpiresAt: 1, Shared: true, APIID: "api", Take: "k",
+		Config: "c", Role: "r",
+		endpoint: endpoint{Type: "fortianalyzer", AuthMethod: "local_user", URL: "https://h",
+			AuthURL: "https://a", ClientID: "id", CACert: "pem", TLSServerName: "n", TLSSkipVerify: true,
+			RequestTimeout: 30},
+		Session: "s", AccessToken: "t", ExpiresAt: 1, Shared: true, APIID: "api", Take: "k",
 		IssuedAt: 2, Instance: "i", RenewProbe: "cli_status", TTL: 3, MaxTTL: 4,
 	}
-	// Every field set: a field added to leaseInternal and not to toMap fails here.
-	v := reflect.ValueOf(full)
-	for i := range v.NumField() {
-		if v.Field(i).IsZero() {
-			t.Fatalf("the test's full lease leaves %s unset", v.Type().Field(i).Name)
+	// Every field set, in embedded structs too: a field added to leaseInternal and not to toMap
+	// fails here.
+	var everySet func(v reflect.Value)
+	everySet = func(v reflect.Value) {
+		for i := range v.NumField() {
+			if f := v.Type().Field(i); f.Anonymous {
+				everySet(v.Field(i))
+			} else if v.Field(i).IsZero() {
+				t.Fatalf("the test's full lease leaves %s unset", f.Name)
+			}
 		}
 	}
-	for _, l := range []leaseInternal{full, {}, {Config: "c", Type: "fortilan", AuthMethod: "email_user", AccessToken: "t"}} {
+	everySet(reflect.ValueOf(full))
+	lan := leaseInternal{Config: "c", endpoint: endpoint{Type: "fortilan", AuthMethod: "email_user"}, AccessToken: "t"}
+	for _, l := range []leaseInternal{full, {}, lan} {
 		want := map[string]any{}
 		b, _ := json.Marshal(l)
 		_ = json.Unmarshal(b, &want)

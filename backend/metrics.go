@@ -4,11 +4,14 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
 // metrics are one mount's counters. Every mount of the multiplexed plugin process has its own,
@@ -28,7 +31,8 @@ type metrics struct {
 
 type callKey struct{ product, operation, outcome string }
 
-// Latency buckets in seconds: from a loopback fake to a slow cloud behind retries.
+// buckets are the latency histogram's upper bounds in seconds: from a loopback fake to a slow
+// cloud behind retries.
 var buckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
 type histogram struct {
@@ -81,75 +85,72 @@ func (m *metrics) leaseRevoked(config, instance string) {
 }
 
 // write renders the metrics in Prometheus' text format, in a stable order.
-func (m *metrics) write(w io.Writer) {
+func (m *metrics) write(w io.Writer) error {
+	for _, f := range m.families() {
+		if len(f.Metric) == 0 {
+			// expfmt writes no family without samples; its header keeps the answer a full list
+			// of what is counted, and never empty (Vault cannot carry an empty raw body).
+			fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", f.GetName(), f.GetHelp(), f.GetName(), strings.ToLower(f.GetType().String()))
+			continue
+		}
+		if _, err := expfmt.MetricFamilyToText(w, f); err != nil {
+			return fmt.Errorf("write metric %s: %w", f.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// families are the metrics as Prometheus' data model has them, in a stable order.
+func (m *metrics) families() []*dto.MetricFamily {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	keys := make([]callKey, 0, len(m.calls))
-	for k := range m.calls {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b callKey) int {
+	requests := family("forticloud_upstream_requests_total", "Upstream operations (retries included) by product, operation and outcome.", dto.MetricType_COUNTER)
+	durations := family("forticloud_upstream_request_duration_seconds", "Time of upstream operations, retries included.", dto.MetricType_HISTOGRAM)
+	for _, k := range slices.SortedFunc(maps.Keys(m.calls), func(a, b callKey) int {
 		return cmp.Or(cmp.Compare(a.product, b.product), cmp.Compare(a.operation, b.operation), cmp.Compare(a.outcome, b.outcome))
-	})
-	fmt.Fprintln(w, "# HELP forticloud_upstream_requests_total Upstream operations (retries included) by product, operation and outcome.")
-	fmt.Fprintln(w, "# TYPE forticloud_upstream_requests_total counter")
-	for _, k := range keys {
-		fmt.Fprintf(w, "forticloud_upstream_requests_total{%s} %d\n", k.labels(), m.calls[k].n)
-	}
-	fmt.Fprintln(w, "# HELP forticloud_upstream_request_duration_seconds Time of upstream operations, retries included.")
-	fmt.Fprintln(w, "# TYPE forticloud_upstream_request_duration_seconds histogram")
-	for _, k := range keys {
+	}) {
 		h := m.calls[k]
-		var cum uint64
-		for i, le := range buckets {
-			cum += h.counts[i]
-			fmt.Fprintf(w, "forticloud_upstream_request_duration_seconds_bucket{%s,le=\"%g\"} %d\n", k.labels(), le, cum)
-		}
-		fmt.Fprintf(w, "forticloud_upstream_request_duration_seconds_bucket{%s,le=\"+Inf\"} %d\n", k.labels(), h.n)
-		fmt.Fprintf(w, "forticloud_upstream_request_duration_seconds_sum{%s} %g\n", k.labels(), h.sum)
-		fmt.Fprintf(w, "forticloud_upstream_request_duration_seconds_count{%s} %d\n", k.labels(), h.n)
+		labels := labelPairs("product", k.product, "operation", k.operation, "outcome", k.outcome)
+		requests.Metric = append(requests.Metric, &dto.Metric{Label: labels, Counter: &dto.Counter{Value: new(float64(h.n))}})
+		durations.Metric = append(durations.Metric, &dto.Metric{Label: labels, Histogram: h.proto()})
 	}
-	configs := map[string]bool{}
-	for c := range m.issued {
-		configs[c] = true
-	}
-	for c := range m.revoked {
-		configs[c] = true
-	}
-	names := make([]string, 0, len(configs))
-	for c := range configs {
-		names = append(names, c)
-	}
-	sort.Strings(names)
-	fmt.Fprintln(w, "# HELP forticloud_leases_issued_total Leases issued since this mount's backend started, by config.")
-	fmt.Fprintln(w, "# TYPE forticloud_leases_issued_total counter")
-	for _, c := range names {
-		fmt.Fprintf(w, "forticloud_leases_issued_total{config=%q} %d\n", escape(c), m.issued[c])
-	}
-	fmt.Fprintln(w, "# HELP forticloud_leases_revoked_total Leases revoked since this mount's backend started (whenever issued), by config.")
-	fmt.Fprintln(w, "# TYPE forticloud_leases_revoked_total counter")
-	for _, c := range names {
-		fmt.Fprintf(w, "forticloud_leases_revoked_total{config=%q} %d\n", escape(c), m.revoked[c])
-	}
-	fmt.Fprintln(w, "# HELP forticloud_leases_live Leases issued since this mount's backend started and not yet revoked, by config.")
-	fmt.Fprintln(w, "# TYPE forticloud_leases_live gauge")
-	for _, c := range names {
+
+	issued := family("forticloud_leases_issued_total", "Leases issued since this mount's backend started, by config.", dto.MetricType_COUNTER)
+	revoked := family("forticloud_leases_revoked_total", "Leases revoked since this mount's backend started (whenever issued), by config.", dto.MetricType_COUNTER)
+	live := family("forticloud_leases_live", "Leases issued since this mount's backend started and not yet revoked, by config.", dto.MetricType_GAUGE)
+	seen := map[string]uint64{}
+	maps.Copy(seen, m.issued)
+	maps.Copy(seen, m.revoked)
+	for _, c := range slices.Sorted(maps.Keys(seen)) {
+		labels := labelPairs("config", c)
+		issued.Metric = append(issued.Metric, &dto.Metric{Label: labels, Counter: &dto.Counter{Value: new(float64(m.issued[c]))}})
+		revoked.Metric = append(revoked.Metric, &dto.Metric{Label: labels, Counter: &dto.Counter{Value: new(float64(m.revoked[c]))}})
 		// Vault may repeat a revoke that went through: never below 0.
-		fmt.Fprintf(w, "forticloud_leases_live{config=%q} %d\n", escape(c), max(m.live[c], 0))
+		live.Metric = append(live.Metric, &dto.Metric{Label: labels, Gauge: &dto.Gauge{Value: new(float64(max(m.live[c], 0)))}})
 	}
+	return []*dto.MetricFamily{requests, durations, issued, revoked, live}
 }
 
-func (k callKey) labels() string {
-	return fmt.Sprintf("product=%q,operation=%q,outcome=%q", k.product, k.operation, k.outcome)
+// proto is h in Prometheus' data model: cumulative buckets, +Inf left to expfmt.
+func (h *histogram) proto() *dto.Histogram {
+	p := &dto.Histogram{SampleCount: new(h.n), SampleSum: new(h.sum)}
+	var cum uint64
+	for i, le := range buckets {
+		cum += h.counts[i]
+		p.Bucket = append(p.Bucket, &dto.Bucket{UpperBound: new(le), CumulativeCount: new(cum)})
+	}
+	return p
 }
 
-// escape keeps a label value within what %q and Prometheus agree on: names are already
-// restricted by the path pattern, so this only guards against the unexpected.
-func escape(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e {
-			return '_'
-		}
-		return r
-	}, s)
+func family(name, help string, typ dto.MetricType) *dto.MetricFamily {
+	return &dto.MetricFamily{Name: new(name), Help: new(help), Type: typ.Enum()}
+}
+
+// labelPairs turns name, value, ... into labels, in that order.
+func labelPairs(kv ...string) []*dto.LabelPair {
+	labels := make([]*dto.LabelPair, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		labels = append(labels, &dto.LabelPair{Name: new(kv[i]), Value: new(kv[i+1])})
+	}
+	return labels
 }

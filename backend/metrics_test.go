@@ -1,8 +1,10 @@
 package backend
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client/fortitest"
 	"github.com/hashicorp/vault/sdk/logical"
@@ -106,6 +108,40 @@ func TestMetricsLiveAcrossRestart(t *testing.T) {
 	} {
 		if !strings.Contains(m, want+"\n") {
 			t.Errorf("after a restart, metrics lack %s in:\n%s", want, m)
+		}
+	}
+}
+
+// Label values reach Prometheus as they are, whatever they hold: expfmt escapes them.
+func TestMetricsLabelValuesParseBack(t *testing.T) {
+	m := newMetrics()
+	odd := []string{`quote"d`, `back\slash`, "new\nline", "été", "plain"}
+	for _, c := range odd {
+		m.leaseIssued(c)
+		m.observe(c, "login", "ok", time.Millisecond)
+	}
+	var b strings.Builder
+	if err := m.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	var p expfmt.TextParser
+	families, err := p.TextToMetricFamilies(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatalf("Prometheus cannot parse the metrics: %v\n%s", err, b.String())
+	}
+	for name, label := range map[string]string{"forticloud_leases_issued_total": "config", "forticloud_upstream_requests_total": "product"} {
+		var got []string
+		for _, metric := range families[name].GetMetric() {
+			for _, l := range metric.GetLabel() {
+				if l.GetName() == label {
+					got = append(got, l.GetValue())
+				}
+			}
+		}
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(odd))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s{%s}: parsed back %q, want %q", name, label, got, want)
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
+// The help of config/<name> and of the config list, as path-help shows it.
 const (
 	pathConfigHelpSyn  = "Configure the root credentials of one Fortinet product."
 	pathConfigHelpDesc = `
@@ -30,8 +30,6 @@ renew (renew_probe on read), and warns when none does.
 `
 	pathConfigListHelpSyn  = "List the configured Fortinet products."
 	pathConfigListHelpDesc = "Lists the names of every config."
-
-	maxRequestTimeout = 60 * time.Second // the most a call with its retries may take (client)
 )
 
 func pathConfig(b *backend) []*framework.Path {
@@ -229,7 +227,7 @@ func (b *backend) pathConfigList(ctx context.Context, req *logical.Request, _ *f
 
 func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get("name").(string)
-	unlock := b.writes.Lock(configPrefix + name)
+	unlock := b.lockWrites(configPrefix + name)
 	defer unlock()
 	users, err := b.rolesUsing(ctx, req.Storage, name)
 	if err != nil {
@@ -250,7 +248,7 @@ func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, d 
 
 func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get("name").(string)
-	unlock := b.writes.Lock(configPrefix + name)
+	unlock := b.lockWrites(configPrefix + name)
 	defer unlock()
 
 	old, err := readConfig(ctx, req.Storage, name)
@@ -303,8 +301,7 @@ func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c 
 // sameAdmin reports whether two configs log in as the same admin at the same place, so that
 // what verify_connection learnt of the one holds for the other. Secrets may differ.
 func sameAdmin(a, b *configEntry) bool {
-	return a.Type == b.Type && a.URL == b.URL && a.AuthMethod == b.AuthMethod && a.Username == b.Username &&
-		a.APIID == b.APIID && a.ClientID == b.ClientID && a.AuthURL == b.AuthURL
+	return a.endpoint().sameTarget(b.endpoint()) && a.Username == b.Username && a.APIID == b.APIID
 }
 
 // secretField names the field that holds the secret of an auth method.
@@ -315,231 +312,6 @@ func secretField(method string) string {
 	return "password"
 }
 
-// credentialFields lists, per auth method, the credential fields it needs.
-var credentialFields = map[string][]string{
-	client.AuthForticloudToken: {"token"},
-	client.AuthAPIUser:         {"api_id", "password"},
-	client.AuthLocalUser:       {"username", "password"},
-	client.AuthEmailUser:       {"account_id", "username", "password"},
-	client.AuthIAMUser:         {"account_id", "username", "password"},
-}
-
-// apiUserOnly lists the fields only forticloud_api_user uses.
-var apiUserOnly = []string{"client_id", "auth_url"}
-
-// buildConfig merges a write into the stored config (nil at create) and checks the result.
-// Errors name the field and say what was wrong.
-func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []string, error) {
-	str := func(k string) (string, bool) {
-		v, ok := d.GetOk(k)
-		if !ok {
-			return "", false
-		}
-		return strings.TrimSpace(v.(string)), true
-	}
-	c := &configEntry{}
-	if old != nil {
-		*c = *old
-	}
-	var warnings []string
-
-	typ, typeSet := str("type")
-	switch {
-	case old == nil && !typeSet:
-		return nil, nil, fmt.Errorf("type: required; one of %s", strings.Join(client.ProductTypes(), ", "))
-	case old != nil && typeSet && typ != old.Type:
-		return nil, nil, fmt.Errorf("type: cannot change from %q to %q; delete the config and write it again", old.Type, typ)
-	case typeSet:
-		c.Type = typ
-	}
-	p, ok := client.LookupProduct(c.Type)
-	if !ok {
-		return nil, nil, fmt.Errorf("type: unknown type %q; one of %s", c.Type, strings.Join(client.ProductTypes(), ", "))
-	}
-
-	// Which fields this write gives.
-	given := map[string]string{}
-	for _, k := range []string{"url", "auth_method", "token", "api_id", "client_id", "auth_url", "username", "password", "account_id", "ca_cert", "tls_server_name"} {
-		if v, ok := str(k); ok {
-			given[k] = v
-		}
-	}
-	_, hasToken := given["token"]
-	_, hasPassword := given["password"]
-	_, hasAPIID := given["api_id"]
-	_, hasUser := given["username"]
-
-	// The auth method: given, kept, the product's default, or read from the credentials given.
-	if m, ok := given["auth_method"]; ok {
-		c.AuthMethod = m
-	} else if old == nil {
-		switch {
-		case p.DefaultAuthMethod != "":
-			c.AuthMethod = p.DefaultAuthMethod
-		case hasToken && p.Supports(client.AuthForticloudToken):
-			c.AuthMethod = client.AuthForticloudToken
-		case hasAPIID && p.Supports(client.AuthAPIUser):
-			c.AuthMethod = client.AuthAPIUser
-		case hasUser && p.Supports(client.AuthLocalUser):
-			c.AuthMethod = client.AuthLocalUser
-		default:
-			return nil, nil, fmt.Errorf("auth_method: required for type %s; one of %s", p.Type, strings.Join(p.AuthMethods, ", "))
-		}
-	}
-	if !p.Supports(c.AuthMethod) {
-		return nil, nil, fmt.Errorf("auth_method: %q is not supported by type %s; one of %s", c.AuthMethod, p.Type, strings.Join(p.AuthMethods, ", "))
-	}
-
-	// Credentials: a field the method does not use is an error when given, and dropped when
-	// left over from another method.
-	uses := credentialFields[c.AuthMethod]
-	if c.AuthMethod == client.AuthAPIUser {
-		uses = append(slices.Clone(uses), apiUserOnly...)
-	}
-	set := map[string]*string{
-		"token": &c.Token, "api_id": &c.APIID, "username": &c.Username, "password": &c.Password,
-		"account_id": &c.AccountID, "client_id": &c.ClientID, "auth_url": &c.AuthURL,
-	}
-	for k, field := range set {
-		v, ok := given[k]
-		switch {
-		case ok && !slices.Contains(uses, k) && v != "":
-			return nil, nil, fmt.Errorf("%s: not used by auth_method %s", k, c.AuthMethod)
-		case !slices.Contains(uses, k):
-			*field = ""
-		case ok:
-			*field = v
-		}
-	}
-	switch {
-	case c.AuthMethod != client.AuthForticloudToken:
-		c.TokenStoredAt = 0
-	case hasToken:
-		c.TokenStoredAt = time.Now().Unix()
-	}
-
-	// URLs.
-	if v, ok := given["url"]; ok {
-		if !p.UsesURL && v != "" {
-			return nil, nil, fmt.Errorf("url: not used by type %s", p.Type)
-		}
-		c.URL = v
-	}
-	if p.UsesURL {
-		if c.URL == "" {
-			c.URL = p.DefaultURL
-		}
-		if c.URL == "" {
-			return nil, nil, fmt.Errorf("url: required for type %s (for example https://%s.example.com)", p.Type, shortName(p.Type))
-		}
-		u, err := checkHTTPS(c.URL)
-		if err != nil {
-			return nil, nil, fmt.Errorf("url: %w", err)
-		}
-		c.URL = u
-	}
-	if c.AuthMethod == client.AuthAPIUser {
-		if c.AuthURL == "" {
-			c.AuthURL = client.DefaultAuthURL
-		}
-		u, err := checkHTTPS(c.AuthURL)
-		if err != nil {
-			return nil, nil, fmt.Errorf("auth_url: %w", err)
-		}
-		c.AuthURL = u
-		if c.ClientID == "" {
-			c.ClientID = p.DefaultClientID
-		}
-		if c.ClientID == "" {
-			return nil, nil, fmt.Errorf("client_id: required for type %s (for example fortigatecloud or assetmanagement)", p.Type)
-		}
-	}
-
-	// Redirecting a stored credential to another host needs the credential again.
-	if old != nil {
-		secret := secretField(c.AuthMethod)
-		given := (secret == "token" && hasToken) || (secret == "password" && hasPassword)
-		switch {
-		case c.AuthMethod != old.AuthMethod && !given:
-			// Another method sends the secret elsewhere (auth_url rather than url, say).
-			return nil, nil, fmt.Errorf("auth_method: changing the auth method of an existing config needs its %s given again in the same write", secret)
-		case c.URL != old.URL && !given:
-			return nil, nil, fmt.Errorf("url: changing the URL of an existing config needs its %s given again in the same write", secret)
-		case c.AuthURL != old.AuthURL && old.AuthURL != "" && !given:
-			return nil, nil, fmt.Errorf("auth_url: changing the auth URL of an existing config needs its %s given again in the same write", secret)
-		}
-	}
-	for _, k := range uses {
-		if *set[k] == "" {
-			return nil, nil, fmt.Errorf("%s: required for auth_method %s", k, c.AuthMethod)
-		}
-	}
-
-	// TLS and timeouts.
-	if v, ok := given["ca_cert"]; ok {
-		if v != "" {
-			if _, err := client.ParseCACert(v); err != nil {
-				return nil, nil, fmt.Errorf("ca_cert: %w", err)
-			}
-		}
-		c.CACert = v
-	}
-	if v, ok := given["tls_server_name"]; ok {
-		if v != "" && !validHostname(v) {
-			return nil, nil, fmt.Errorf("tls_server_name: %q is not a host name", v)
-		}
-		c.TLSServerName = v
-	}
-	if v, ok := d.GetOk("tls_skip_verify"); ok {
-		c.TLSSkipVerify = v.(bool)
-	}
-	if c.TLSSkipVerify {
-		warnings = append(warnings, "tls_skip_verify is set: the upstream's certificate is not checked, so anyone on the path can read the credentials; give ca_cert instead")
-	}
-	if v, ok := d.GetOk("request_timeout"); ok {
-		t := time.Duration(v.(int)) * time.Second
-		if t < time.Second || t > maxRequestTimeout {
-			return nil, nil, fmt.Errorf("request_timeout: must be between 1s and %ds", int(maxRequestTimeout/time.Second))
-		}
-		c.RequestTimeout = t
-	} else if old == nil {
-		c.RequestTimeout = client.DefaultTimeout
-	}
-	// FortiLAN's own logins and other calls are paced; its API users log in and revoke at IAM,
-	// which is not.
-	paced := pacedAtFortiLAN(p.Type, c.AuthMethod)
-	for _, f := range []struct {
-		field, unit, apiUser string
-		def                  int
-		v                    *int
-	}{
-		{"login_rate_limit", "logins", "API users log in at auth_url", client.DefaultFortiLANLoginsPerMinute, &c.LoginRateLimit},
-		{"call_rate_limit", "calls", "API users' tokens are revoked at auth_url", client.DefaultFortiLANCallsPerMinute, &c.CallRateLimit},
-	} {
-		if v, ok := d.GetOk(f.field); ok {
-			n := v.(int)
-			switch {
-			case p.Type != client.TypeFortiLAN:
-				return nil, nil, fmt.Errorf("%s: only used by type fortilan", f.field)
-			case !paced && n != 0: // 0, no limit, is what an API user has
-				return nil, nil, fmt.Errorf("%s: only used by auth_method email_user and iam_user (%s)", f.field, f.apiUser)
-			case n < 0 || n > 600:
-				return nil, nil, fmt.Errorf("%s: must be between 0 (no limit) and 600 %s a minute", f.field, f.unit)
-			}
-			*f.v = n
-		} else if paced && (old == nil || old.AuthMethod == client.AuthAPIUser) {
-			*f.v = f.def
-		}
-		if !paced {
-			*f.v = 0
-		}
-	}
-	if old != nil && !sameAdmin(old, c) {
-		c.RenewProbe = "" // learnt of another admin; verify_connection learns it again
-	}
-	return c, warnings, nil
-}
-
 // pacedAtFortiLAN reports whether the engine's own calls for a config go to FortiLAN, and count
 // against its limits per source address: those of email and IAM users. An API user's token is
 // minted and revoked at auth_url (FortiCloud IAM); the applications that use it at FortiLAN
@@ -548,8 +320,9 @@ func pacedAtFortiLAN(typ, method string) bool {
 	return typ == client.TypeFortiLAN && method != client.AuthAPIUser
 }
 
-// callRateLimit is a config's default call_rate_limit: FortiLAN's own limit where it applies.
-func callRateLimit(typ, method string) int {
+// defaultCallRateLimit is the call_rate_limit a config of typ and method gets by default:
+// FortiLAN's own limit where it applies, else none.
+func defaultCallRateLimit(typ, method string) int {
 	if pacedAtFortiLAN(typ, method) {
 		return client.DefaultFortiLANCallsPerMinute
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
+// The help of creds/<role>, as path-help shows it.
 const (
 	pathCredsHelpSyn  = "Issue a short-lived Fortinet credential under a lease."
 	pathCredsHelpDesc = `

@@ -7,8 +7,10 @@ import (
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
+	"github.com/prometheus/common/expfmt"
 )
 
+// The help of the metrics path, as path-help shows it.
 const (
 	pathMetricsHelpSyn  = "The engine's metrics, in Prometheus text format."
 	pathMetricsHelpDesc = `
@@ -36,9 +38,11 @@ func pathMetrics(b *backend) []*framework.Path {
 
 func (b *backend) pathMetricsRead(context.Context, *logical.Request, *framework.FieldData) (*logical.Response, error) {
 	var buf bytes.Buffer
-	b.metrics.write(&buf)
+	if err := b.metrics.write(&buf); err != nil {
+		return nil, err
+	}
 	return &logical.Response{Data: map[string]any{
-		logical.HTTPContentType: "text/plain; version=0.0.4; charset=utf-8",
+		logical.HTTPContentType: string(expfmt.NewFormat(expfmt.TypeTextPlain)),
 		logical.HTTPRawBody:     buf.Bytes(),
 		logical.HTTPStatusCode:  http.StatusOK,
 	}}, nil

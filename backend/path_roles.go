@@ -11,9 +11,11 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
-const (
-	rolePrefix = "roles/"
+// rolePrefix is where roles live in storage: roles/<name>.
+const rolePrefix = "roles/"
 
+// The help of roles/<name> and of the role list, as path-help shows it.
+const (
 	pathRolesHelpSyn  = "Manage the roles that issue Fortinet credentials."
 	pathRolesHelpDesc = `
 A role names the config whose credentials it uses and the TTLs of the leases it issues.
@@ -158,20 +160,16 @@ func (b *backend) pathRoleDelete(ctx context.Context, req *logical.Request, d *f
 
 func (b *backend) pathRoleWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get("name").(string)
-	unlock := b.writes.Lock(rolePrefix + name)
-	defer unlock()
-
-	old, err := readRole(ctx, req.Storage, name)
+	// The config must exist, and must not be deleted while this write is under way.
+	old, unlock, err := b.lockRoleWrite(ctx, req.Storage, name, d)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	r, err := buildRole(old, d)
 	if err != nil {
 		return logical.ErrorResponse(err.Error()), nil
 	}
-	// The config must exist, and must not be deleted while this write is under way.
-	unlockConfig := b.writes.Lock(configPrefix + r.Config)
-	defer unlockConfig()
 	c, err := readConfig(ctx, req.Storage, r.Config)
 	if err != nil {
 		return nil, err
@@ -209,9 +207,7 @@ func buildRole(old *roleEntry, d *framework.FieldData) (*roleEntry, error) {
 	if old != nil {
 		*r = *old
 	}
-	if v, ok := d.GetOk("config"); ok {
-		r.Config = strings.TrimSpace(v.(string))
-	}
+	r.Config = roleConfig(old, d)
 	if r.Config == "" {
 		return nil, fmt.Errorf("config: required: the name of the config this role uses")
 	}
@@ -231,6 +227,18 @@ func buildRole(old *roleEntry, d *framework.FieldData) (*roleEntry, error) {
 		return nil, fmt.Errorf("ttl: %s is above max_ttl %s", r.TTL, r.MaxTTL)
 	}
 	return r, nil
+}
+
+// roleConfig is the config a write leaves a role on (old, the stored role; nil at create): the
+// one it names, else the stored role's.
+func roleConfig(old *roleEntry, d *framework.FieldData) string {
+	if v, ok := d.GetOk("config"); ok {
+		return strings.TrimSpace(v.(string))
+	}
+	if old != nil {
+		return old.Config
+	}
+	return ""
 }
 
 func roleFields() map[string]*framework.FieldSchema {

@@ -14,14 +14,14 @@ import (
 // secretTokenType is a FortiLAN Cloud or FortiCloud access token.
 const secretTokenType = "access_token"
 
-// expiredSlack: a token this far past its expiry is surely gone upstream; revoking it would
+// expiredSlack is how far past its expiry a token is surely gone upstream: revoking it would
 // only spend a rate-limited call.
 const expiredSlack = time.Minute
 
-// expiryMargin keeps a lease's end before its token's expiry despite how Vault counts: in whole
-// seconds (the issue time and now truncated), yet it ends the lease at the exact now plus the
-// TTL it worked out, up to a second later than the whole seconds say. The second second absorbs
-// the time between this answer and Vault's own reading of the clock.
+// expiryMargin is the gap kept between a lease's end and its token's expiry, for how Vault
+// counts: in whole seconds (the issue time and now truncated), yet it ends the lease at the
+// exact now plus the TTL it worked out, up to a second later than the whole seconds say. The
+// second second absorbs the time between this answer and Vault's own reading of the clock.
 const expiryMargin = 2 * time.Second
 
 // leaseRoom is the longest TTL (at issue, start now) or max TTL (at renew, start the lease's

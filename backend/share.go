@@ -23,10 +23,11 @@ import (
 // survives restarts, and changed only under the API user's lock, so that a revoke and a new
 // creds never race.
 
+// sharePrefix is where the API users' token shares live in storage.
 const sharePrefix = "shares/"
 
-// shareMinLeft: a token with less life than this left is not handed out again; a new one is
-// minted instead.
+// shareMinLeft is the least life a shared token must have left to be handed out again; one
+// with less is replaced by a new one.
 const shareMinLeft = time.Minute
 
 type shareEntry struct {
