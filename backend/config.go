@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
@@ -57,44 +58,62 @@ func (c *cachedConfig) close() {
 }
 
 func readConfig(ctx context.Context, s logical.Storage, name string) (*configEntry, error) {
-	e, err := s.Get(ctx, configPrefix+name)
-	if err != nil {
-		return nil, fmt.Errorf("read config %q: %w", name, err)
-	}
-	if e == nil {
-		return nil, nil
-	}
-	var c configEntry
-	if err := e.DecodeJSON(&c); err != nil {
-		return nil, fmt.Errorf("decode config %q: %w", name, err)
-	}
-	return &c, nil
+	return readEntry[configEntry](ctx, s, configPrefix, name)
 }
 
 // config returns the named config and its connection, from the cache when it can.
 func (b *backend) config(ctx context.Context, s logical.Storage, name string) (*cachedConfig, error) {
+	return cacheThrough(b, b.configs, name, func() (*cachedConfig, error) {
+		entry, err := readConfig(ctx, s, name)
+		if err != nil || entry == nil {
+			return nil, err
+		}
+		conn, err := b.dial(entry)
+		if err != nil {
+			return nil, fmt.Errorf("config %q: %w", name, err)
+		}
+		return &cachedConfig{entry: entry, conn: conn}, nil
+	})
+}
+
+// readEntry reads the JSON entry prefix+name (configs, roles); nil when there is none.
+func readEntry[T any](ctx context.Context, s logical.Storage, prefix, name string) (*T, error) {
+	what := strings.TrimSuffix(strings.TrimSuffix(prefix, "/"), "s") // "config", "role"
+	e, err := s.Get(ctx, prefix+name)
+	if err != nil {
+		return nil, fmt.Errorf("read %s %q: %w", what, name, err)
+	}
+	if e == nil {
+		return nil, nil
+	}
+	var v T
+	if err := e.DecodeJSON(&v); err != nil {
+		return nil, fmt.Errorf("decode %s %q: %w", what, name, err)
+	}
+	return &v, nil
+}
+
+// cacheThrough returns cache[name], or what load reads, kept in cache when found. load runs
+// under b.mu, so that a write, which drops the entry under b.mu after storing, can never see
+// its entry put back from before it.
+func cacheThrough[T any](b *backend, cache map[string]*T, name string, load func() (*T, error)) (*T, error) {
 	b.mu.RLock()
-	c := b.configs[name]
+	v := cache[name]
 	b.mu.RUnlock()
-	if c != nil {
-		return c, nil
+	if v != nil {
+		return v, nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if c := b.configs[name]; c != nil {
-		return c, nil
+	if v := cache[name]; v != nil {
+		return v, nil
 	}
-	entry, err := readConfig(ctx, s, name)
-	if err != nil || entry == nil {
+	v, err := load()
+	if err != nil || v == nil {
 		return nil, err
 	}
-	conn, err := b.dial(entry)
-	if err != nil {
-		return nil, fmt.Errorf("config %q: %w", name, err)
-	}
-	c = &cachedConfig{entry: entry, conn: conn}
-	b.configs[name] = c
-	return c, nil
+	cache[name] = v
+	return v, nil
 }
 
 // dial connects to a config's product, its logins and other calls paced by the windows of its

@@ -61,39 +61,12 @@ func pathRoles(b *backend) []*framework.Path {
 }
 
 func readRole(ctx context.Context, s logical.Storage, name string) (*roleEntry, error) {
-	e, err := s.Get(ctx, rolePrefix+name)
-	if err != nil {
-		return nil, fmt.Errorf("read role %q: %w", name, err)
-	}
-	if e == nil {
-		return nil, nil
-	}
-	var r roleEntry
-	if err := e.DecodeJSON(&r); err != nil {
-		return nil, fmt.Errorf("decode role %q: %w", name, err)
-	}
-	return &r, nil
+	return readEntry[roleEntry](ctx, s, rolePrefix, name)
 }
 
 // role returns the named role, from the cache when it can.
 func (b *backend) role(ctx context.Context, s logical.Storage, name string) (*roleEntry, error) {
-	b.mu.RLock()
-	r := b.roles[name]
-	b.mu.RUnlock()
-	if r != nil {
-		return r, nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if r := b.roles[name]; r != nil {
-		return r, nil
-	}
-	r, err := readRole(ctx, s, name)
-	if err != nil || r == nil {
-		return nil, err
-	}
-	b.roles[name] = r
-	return r, nil
+	return cacheThrough(b, b.roles, name, func() (*roleEntry, error) { return readRole(ctx, s, name) })
 }
 
 func (b *backend) dropRole(name string) {

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -59,4 +60,22 @@ func TestRoles(t *testing.T) {
 		t.Fatal("deleted role still reads")
 	}
 	e.fails(logical.ReadOperation, "creds/long", nil, `role "long" does not exist`)
+}
+
+// TestReadEntryErrorsNameTheKind: a storage failure names what could not be read.
+func TestReadEntryErrorsNameTheKind(t *testing.T) {
+	s := &faultyGet{}
+	if _, err := readConfig(context.Background(), s, "faz"); err == nil || !strings.Contains(err.Error(), `read config "faz"`) {
+		t.Errorf("readConfig: %v", err)
+	}
+	if _, err := readRole(context.Background(), s, "r"); err == nil || !strings.Contains(err.Error(), `read role "r"`) {
+		t.Errorf("readRole: %v", err)
+	}
+}
+
+// faultyGet fails every read.
+type faultyGet struct{ logical.InmemStorage }
+
+func (*faultyGet) Get(context.Context, string) (*logical.StorageEntry, error) {
+	return nil, errInjected
 }
