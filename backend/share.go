@@ -148,43 +148,14 @@ func (b *backend) takeShare(ctx context.Context, s logical.Storage, l leaseInter
 	// the same API user proves its own credentials by minting (which ends the shared token,
 	// as any mint does).
 	if !sh.live(time.Now()) || sh.ClientID != e.ClientID || !sh.mintedBy(e) {
-		if err := ctx.Err(); err != nil {
-			return client.Token{}, fmt.Errorf("request ended before a token was minted: %w", err)
+		if sh, err = b.mintShare(ctx, s, key, sh, l, c); err != nil {
+			return client.Token{}, err
 		}
-		// A new token ends the share's: say so first, so that a crash after the mint never
-		// leaves the share handing out a dead token.
-		b.markShareStale(ctx, s, e.AuthURL, e.APIID)
-		tok, err := c.conn.Tokens.Issue(ctx)
-		// From here on the mint happened, whether or not the caller still waits: what follows
-		// records it, and the caller's leaving is seen to by handOver.
+		// The mint happened, whether or not the caller still waits: what follows records
+		// it, and the caller's leaving is seen to by handOver.
 		ctx = context.WithoutCancel(ctx)
-		if err != nil {
-			if !client.TokenMayBeMinted(err) && sh != nil && !sh.Stale {
-				// IAM refused: nothing was minted and the share's token lives on.
-				if werr := writeShare(ctx, s, key, sh); werr != nil {
-					b.Logger().Warn("could not restore the API user's token share after a refused login; its next lease mints a new token", "error", werr)
-				}
-			}
-			return client.Token{}, upstreamError(l.Config, err)
-		}
-		// Any token left in the share died when this one was minted.
-		sh = &shareEntry{ClientID: e.ClientID, AccessToken: tok.AccessToken, TokenType: tok.TokenType}
-		sh.setMinter(e)
-		if !tok.ExpiresAt.IsZero() {
-			sh.ExpiresAt = tok.ExpiresAt.Unix()
-		}
 	}
-	sh.Leases++
-	if sh.Pending == nil {
-		sh.Pending = map[string]int64{}
-	}
-	now := time.Now()
-	for id, at := range sh.Pending {
-		if now.Sub(time.Unix(at, 0)) > walGiveUp {
-			delete(sh.Pending, id) // its WAL entry was given up on, or settling it failed
-		}
-	}
-	sh.Pending[l.Take] = now.Unix()
+	sh.addPending(l.Take, time.Now())
 	if err := writeShare(ctx, s, key, sh); err != nil {
 		if sh.Leases == 1 {
 			// A token minted for this take alone: end it, and the record if it was stored
@@ -194,11 +165,59 @@ func (b *backend) takeShare(ctx context.Context, s logical.Storage, l leaseInter
 		}
 		return client.Token{}, err
 	}
+	return sh.token(), nil
+}
+
+// mintShare mints a new token for the API user, which ends the one old holds (if any), and
+// answers a share of it with no lease yet. Called under the API user's lock.
+func (b *backend) mintShare(ctx context.Context, s logical.Storage, key string, old *shareEntry, l leaseInternal, c *cachedConfig) (*shareEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("request ended before a token was minted: %w", err)
+	}
+	e := c.entry
+	// A new token ends the share's: say so first, so that a crash after the mint never
+	// leaves the share handing out a dead token.
+	b.markShareStale(ctx, s, e.AuthURL, e.APIID)
+	tok, err := c.conn.Tokens.Issue(ctx)
+	if err != nil {
+		if !client.TokenMayBeMinted(err) && old != nil && !old.Stale {
+			// IAM refused: nothing was minted and the share's token lives on.
+			if werr := writeShare(context.WithoutCancel(ctx), s, key, old); werr != nil {
+				b.Logger().Warn("could not restore the API user's token share after a refused login; its next lease mints a new token", "error", werr)
+			}
+		}
+		return nil, upstreamError(l.Config, err)
+	}
+	sh := &shareEntry{ClientID: e.ClientID, AccessToken: tok.AccessToken, TokenType: tok.TokenType}
+	sh.setMinter(e)
+	if !tok.ExpiresAt.IsZero() {
+		sh.ExpiresAt = tok.ExpiresAt.Unix()
+	}
+	return sh, nil
+}
+
+// addPending counts one more lease, whose take stays pending until settled; takes pending for
+// longer than a WAL entry is kept are dropped (given up on, or their settling failed).
+func (sh *shareEntry) addPending(take string, now time.Time) {
+	sh.Leases++
+	if sh.Pending == nil {
+		sh.Pending = map[string]int64{}
+	}
+	for id, at := range sh.Pending {
+		if now.Sub(time.Unix(at, 0)) > walGiveUp {
+			delete(sh.Pending, id)
+		}
+	}
+	sh.Pending[take] = now.Unix()
+}
+
+// token is the share's token as a lease hands it out.
+func (sh *shareEntry) token() client.Token {
 	tok := client.Token{AccessToken: sh.AccessToken, TokenType: sh.TokenType}
 	if sh.ExpiresAt != 0 {
 		tok.ExpiresAt = time.Unix(sh.ExpiresAt, 0)
 	}
-	return tok, nil
+	return tok
 }
 
 // settleTake drops a take from the pending ones once its WAL entry is gone. A failure only
