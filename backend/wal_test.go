@@ -441,6 +441,7 @@ func TestNoLeakWhenCallerLeavesMidLogin(t *testing.T) {
 				e.s = ctxStorage{e.s}
 				e.ok(logical.UpdateOperation, "config/c", k.config(e))
 				e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
+				e.fake.ResetCalls() // the config write's verify logged in too
 				e.fake.AddFault(fortitest.Fault{Path: k.path, Kind: fortitest.FaultSlow, Delay: slow, Count: 1})
 				if undoFails {
 					e.fake.AddFault(faultForUndo(k.undo))
@@ -451,6 +452,8 @@ func TestNoLeakWhenCallerLeavesMidLogin(t *testing.T) {
 				if err == nil && (resp == nil || !resp.IsError()) {
 					t.Fatalf("creds succeeded for a caller that had left: %v", resp)
 				}
+				// The fake finishes the slow login whatever the engine does: count once it has.
+				waitHandled(t, e.fake, k.path)
 				e.fake.ClearFaults()
 				wals, _ := framework.ListWAL(context.Background(), e.s)
 				if undoFails {
@@ -466,6 +469,24 @@ func TestNoLeakWhenCallerLeavesMidLogin(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// waitHandled waits until the fake has done the work of a request to path (a fault's path: a
+// prefix of the URL path, or jsonrpc:<url>).
+func waitHandled(t *testing.T, f *fortitest.Server, path string) {
+	t.Helper()
+	key := path
+	switch path {
+	case "/api/v1/oauth/token", "/p/forticloud_jsonrpc_login":
+		key = path + "/"
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.Handled(key) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the fake never finished the request to %s", key)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -87,6 +87,7 @@ type state struct {
 	faults         []*faultEntry
 	exchangeProto  int
 	calls          map[string]int
+	handled        map[string]int // as calls, once the work is done
 	protos         map[string]map[string]int
 	conns          int
 	authTimes      []time.Time
@@ -170,6 +171,7 @@ func NewUnstartedServer() *Server {
 		callRateLimit:  DefaultCallRateLimit,
 		tooMany:        map[string]int{},
 		calls:          map[string]int{},
+		handled:        map[string]int{},
 		protos:         map[string]map[string]int{},
 		admins:         map[string]string{},
 		profiles:       map[string]Profile{},
@@ -390,6 +392,16 @@ func (s *Server) Advance(d time.Duration) {
 
 // ---- counters ----
 
+// countHandled counts a request whose work is done, as record counts its arrival.
+func (s *Server) countHandled(path string, rpc *rpcRequest) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state.handled[path]++
+	if rpc != nil && rpc.url != "" {
+		s.state.handled["jsonrpc:"+rpc.url]++
+	}
+}
+
 // Calls returns how many requests reached the given URL path (e.g. "/api/v1/auth"), counted
 // before faults and rate limits. For JSON-RPC, "jsonrpc:<url>" counts the calls of one JSON-RPC
 // url, with a leading slash: "jsonrpc:/sys/login/user".
@@ -397,6 +409,15 @@ func (s *Server) Calls(path string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.state.calls[path]
+}
+
+// Handled is Calls counted once the fake has done the work a request asked (opened its
+// session, say), whether or not the client was still there for the answer. Requests a fault
+// answered without doing the work are not counted.
+func (s *Server) Handled(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.handled[path]
 }
 
 // TooManyRequests returns how many requests to the given URL path the fake's rate limits (auth,
@@ -412,6 +433,7 @@ func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.state.calls = map[string]int{}
+	s.state.handled = map[string]int{}
 	s.state.tooMany = map[string]int{}
 	s.state.protos = map[string]map[string]int{}
 }
@@ -623,6 +645,7 @@ func (s *Server) serveFaulty(w http.ResponseWriter, r *http.Request, f *Fault, p
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, body []byte, rpc *rpcRequest) {
+	defer s.countHandled(path, rpc)
 	switch {
 	case path == "/jsonrpc":
 		if r.Method != http.MethodPost {
