@@ -140,7 +140,7 @@ func configFields() map[string]*framework.FieldSchema {
 		},
 		"request_timeout": {
 			Type:        framework.TypeDurationSecond,
-			Description: "Time limit of one upstream HTTP request. Default 30s.",
+			Description: "Time limit of one upstream HTTP request. Default 30s. A call with its retries takes at most twice this (60s at most), and a login or token mint waits that long for its answer.",
 			Default:     int(client.DefaultTimeout.Seconds()),
 		},
 		"login_rate_limit": {

@@ -27,22 +27,25 @@ func secretSession(b *backend) *framework.Secret {
 
 // sessionRenew extends the lease only while the session is alive upstream; the status call
 // that shows it alive also resets the session's idle timer. A session whose admin may make no
-// status call cannot be checked: its lease is extended all the same, with a warning.
+// status call cannot be shown alive, so its lease is not renewed: it ends at its TTL.
 func (b *backend) sessionRenew(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
 	l, err := decodeLease(req.Secret.InternalData)
 	if err != nil || l.Session == "" {
 		return logical.ErrorResponse("lease has no session to renew"), nil
 	}
-	resp := &logical.Response{Secret: req.Secret}
 	if client.Probe(l.RenewProbe) == client.ProbeNone {
-		// -11 would not tell a live session from a gone one: refusing would refuse them all.
-		resp.AddWarning(fmt.Sprintf("the session was not checked: the admin of config %q may ask neither /sys/status nor "+
-			"/cli/global/system/status (renew_probe is none), so the lease was extended without knowing whether the "+
-			"session is alive, and the session's idle timer was not reset", l.Config))
-	} else if refused, err := b.checkSession(ctx, req.Storage, l); refused != nil || err != nil {
+		// -11 would not tell a live session from a gone one, and renew extends only what it
+		// has seen alive.
+		return logical.ErrorResponse("cannot renew: the admin of config %q may ask neither /sys/status nor "+
+			"/cli/global/system/status (renew_probe is none), so whether the session is alive cannot be checked; "+
+			"read creds again before the lease ends, or give the admin's profile read access to System Settings "+
+			"and write the config again", l.Config), nil
+	}
+	if refused, err := b.checkSession(ctx, req.Storage, l); refused != nil || err != nil {
 		return refused, err
 	}
 	ttl, maxTTL := b.ttls(ctx, req.Storage, l)
+	resp := &logical.Response{Secret: req.Secret}
 	resp.Secret.TTL, resp.Secret.MaxTTL = ttl, maxTTL
 	return resp, nil
 }
@@ -129,9 +132,8 @@ func (b *backend) learnProbe(ctx context.Context, name string, c *configEntry, c
 	c.RenewProbe = string(p)
 	if p == client.ProbeNone {
 		return "verify_connection: this admin may ask neither /sys/status nor /cli/global/system/status, so renew cannot tell " +
-			"its live sessions from gone ones: leases renew within max_ttl without a check (with a warning), and renewing " +
-			"does not keep a session from idling out. Give the admin's profile read access to System Settings, then write " +
-			"the config again"
+			"its live sessions from gone ones: its leases cannot be renewed and end at their ttl (keep it below the " +
+			"session idle timeout). Give the admin's profile read access to System Settings, then write the config again"
 	}
 	return ""
 }

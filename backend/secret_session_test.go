@@ -37,7 +37,7 @@ func TestSessionRenewByProfile(t *testing.T) {
 		profile  fortitest.Profile
 		verify   bool
 		sys, cli int  // status calls for the renew of a live session
-		checked  bool // whether renew checks the session (else extends it unchecked)
+		checked  bool // whether renew can check the session (else it refuses to renew)
 		hint     bool // whether the refusal of a gone session says to verify the config
 	}{
 		{"super user", adminUser, fortitest.ProfileSuperUser, true, 1, 0, true, false},
@@ -57,6 +57,19 @@ func TestSessionRenewByProfile(t *testing.T) {
 			e.fake.Advance(40 * time.Second)
 			e.fake.ResetCalls()
 			resp, err := e.renew(l)
+			if !tc.checked {
+				// Nothing can show the session alive: renew refuses, without asking upstream.
+				if err != nil || !resp.IsError() || !strings.Contains(resp.Error().Error(), "cannot be checked") {
+					t.Fatalf("renew of a session no status call can check: %v %v, want a refusal saying why", err, resp)
+				}
+				if n := e.fake.Calls(callsSys) + e.fake.Calls(callsCLI); n != 0 {
+					t.Errorf("renew asked %d status calls that cannot answer", n)
+				}
+				if err := e.revoke(l); err != nil || e.fake.SessionAlive(sid) {
+					t.Fatalf("revoke: %v", err)
+				}
+				return
+			}
 			if err != nil || resp.IsError() {
 				t.Fatalf("renew of a live session: %v %v", err, resp)
 			}
@@ -67,12 +80,8 @@ func TestSessionRenewByProfile(t *testing.T) {
 			if sys, cli := e.fake.Calls(callsSys), e.fake.Calls(callsCLI); sys != tc.sys || cli != tc.cli {
 				t.Errorf("renew asked /sys/status %d and /cli/global/system/status %d times, want %d and %d", sys, cli, tc.sys, tc.cli)
 			}
-			unchecked := strings.Contains(strings.Join(resp.Warnings, "\n"), "not checked")
-			if unchecked == tc.checked {
-				t.Errorf("renew warnings %q: want a warning that the session was not checked only for an admin no probe answers", resp.Warnings)
-			}
 			e.fake.Advance(40 * time.Second)
-			if tc.checked && !e.fake.SessionAlive(sid) {
+			if !e.fake.SessionAlive(sid) {
 				t.Error("the renew's probe did not reset the idle timer")
 			}
 
@@ -81,10 +90,6 @@ func TestSessionRenewByProfile(t *testing.T) {
 			switch {
 			case err != nil:
 				t.Fatalf("renew of a gone session: %v", err)
-			case !tc.checked:
-				if resp.IsError() || resp.Secret != l.secret || len(resp.Warnings) == 0 {
-					t.Fatalf("renew of an unchecked session: %v", resp)
-				}
 			case !resp.IsError() || !strings.Contains(resp.Error().Error(), "no longer alive"):
 				t.Fatalf("renew of a gone session: %v", resp)
 			case strings.Contains(resp.Error().Error(), "verify_connection=true") != tc.hint:
@@ -98,7 +103,7 @@ func TestSessionRenewByProfile(t *testing.T) {
 }
 
 // Without verify_connection nothing is learnt, and for an admin no status call answers a live
-// session looks gone: renew refuses it, and says what to do.
+// session looks gone: renew refuses it, and says what to do; once verified, it says why.
 func TestSessionRenewUnverifiedBlindAdmin(t *testing.T) {
 	e := newEnv(t)
 	e.ok(logical.UpdateOperation, "config/faz", with(e.fazAdmin(blindAdmin, fortitest.ProfileNoStatus), "verify_connection", false))
@@ -108,11 +113,11 @@ func TestSessionRenewUnverifiedBlindAdmin(t *testing.T) {
 	if err != nil || !resp.IsError() || !strings.Contains(resp.Error().Error(), "write config/faz again with verify_connection=true") {
 		t.Fatalf("renew: %v %v", err, resp)
 	}
-	// Verified, new leases renew.
+	// Verified, new leases are refused for what they are: sessions no status call can check.
 	e.ok(logical.UpdateOperation, "config/faz", e.fazAdmin(blindAdmin, fortitest.ProfileNoStatus))
 	l2 := e.creds("r")
 	resp, err = e.renew(l2)
-	if err != nil || resp.IsError() {
+	if err != nil || !resp.IsError() || !strings.Contains(resp.Error().Error(), "renew_probe is none") {
 		t.Fatalf("renew after verification: %v %v", err, resp)
 	}
 	e.revokeAllNoneLive(t, l, l2)
