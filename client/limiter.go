@@ -22,8 +22,6 @@ const DefaultFortiLANCallsPerMinute = 60
 // minute after a burst can arrive before the burst's last one leaves the upstream's minute.
 const slotTime = time.Minute + time.Second
 
-// maxQueue is the longest wait of a login without a deadline (a Vault request always has one).
-const maxQueue = 30 * time.Second
 
 // LoginWindow is the record of the requests of one kind made to one base URL in the last
 // rolling minute: logins (NewLoginWindow), or FortiLAN's other calls (NewCallWindow), which the
@@ -44,7 +42,9 @@ type LoginWindow struct {
 
 // NewLoginWindow starts an empty record of logins.
 func NewLoginWindow() *LoginWindow {
-	return &LoginWindow{window: slotTime, now: time.Now, noun: "logins", maxQueue: maxQueue}
+	// Vault passes creds requests to the plugin without a deadline (1.21): a login queues up to a
+	// window, the longest a slot can take to free, and a caller that leaves frees its place.
+	return &LoginWindow{window: slotTime, now: time.Now, noun: "logins", maxQueue: slotTime}
 }
 
 // NewCallWindow starts an empty record of FortiLAN's calls other than logins. A call without a
