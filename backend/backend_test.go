@@ -52,6 +52,9 @@ type env struct {
 	s    logical.Storage
 	fake *fortitest.Server
 	logs *syncBuffer
+	// deadline, when set, is the deadline of every request do makes, as some Vault requests
+	// carry one; else requests have none, as creds through Vault 1.21 has not.
+	deadline time.Duration
 }
 
 // newFake starts the fake with every credential the tests use and no FortiLAN login limit.
@@ -114,7 +117,13 @@ func (e *env) do(op logical.Operation, path string, data map[string]any) (*logic
 			req.Operation = logical.UpdateOperation
 		}
 	}
-	return e.b.HandleRequest(context.Background(), req)
+	ctx := context.Background()
+	if e.deadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.deadline)
+		defer cancel()
+	}
+	return e.b.HandleRequest(ctx, req)
 }
 
 // ok runs a request that must succeed.

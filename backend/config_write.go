@@ -305,6 +305,10 @@ func (w *configWrite) checkRateLimits(c *configEntry) error {
 		{"login_rate_limit", "logins", "API users log in at auth_url", client.DefaultFortiLANLoginsPerMinute, &c.LoginRateLimit},
 		{"call_rate_limit", "calls", "API users' tokens are revoked at auth_url", client.DefaultFortiLANCallsPerMinute, &c.CallRateLimit},
 	} {
+		if raw, ok := w.d.Raw[f.field].(string); ok && strings.TrimSpace(raw) == "" {
+			// The framework reads "" as 0, which would turn the pacing off unasked.
+			return fmt.Errorf("%s: empty; give a number of %s a minute, 0 for no limit", f.field, f.unit)
+		}
 		if v, ok := w.d.GetOk(f.field); ok {
 			n := v.(int)
 			switch {

@@ -262,6 +262,11 @@ func TestCheckRateLimits(t *testing.T) {
 			err: "login_rate_limit: must be between 0 (no limit) and 600 logins a minute"},
 		{name: "negative", c: lanEntry, raw: map[string]any{"call_rate_limit": -1},
 			err: "call_rate_limit: must be between 0 (no limit) and 600 calls a minute"},
+		// "" reads as 0, no limit: refused, not taken as turning the pacing off.
+		{name: "empty calls", c: lanEntry, raw: map[string]any{"call_rate_limit": ""},
+			err: "call_rate_limit: empty; give a number of calls a minute, 0 for no limit"},
+		{name: "empty logins", c: lanEntry, raw: map[string]any{"login_rate_limit": ""},
+			err: "login_rate_limit: empty; give a number of logins a minute, 0 for no limit"},
 	})
 }
 

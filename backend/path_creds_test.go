@@ -383,6 +383,7 @@ func TestAPIUserSessionsConcurrent(t *testing.T) {
 // before the upstream sees the request, and the limit holds across a config rewrite.
 func TestFortiLANLoginRateLimit(t *testing.T) {
 	e := newEnv(t)
+	e.deadline = 10 * time.Second // a login queues within it, and is refused when the slot is later
 	e.fake.SetAuthRateLimit(6)
 	e.ok(logical.UpdateOperation, "config/lan", with(e.lanEmail(), "login_rate_limit", nil, "verify_connection", false))
 	if got := e.ok(logical.ReadOperation, "config/lan", nil).Data["login_rate_limit"]; got != 6 {
@@ -417,6 +418,7 @@ func TestFortiLANLoginRateLimit(t *testing.T) {
 // login_rate_limit, and changing a limit keeps the record.
 func TestFortiLANLoginRateLimitSharedByURL(t *testing.T) {
 	e := newEnv(t)
+	e.deadline = 10 * time.Second
 	e.ok(logical.UpdateOperation, "config/lan", with(e.lanEmail(), "login_rate_limit", 6, "verify_connection", false))
 	e.ok(logical.UpdateOperation, "config/lan2", with(e.lanIAM(), "login_rate_limit", 3, "verify_connection", false))
 	e.ok(logical.UpdateOperation, "roles/a", map[string]any{"config": "lan"})
