@@ -22,7 +22,6 @@ const DefaultFortiLANCallsPerMinute = 60
 // minute after a burst can arrive before the burst's last one leaves the upstream's minute.
 const slotTime = time.Minute + time.Second
 
-
 // LoginWindow is the record of the requests of one kind made to one base URL in the last
 // rolling minute: logins (NewLoginWindow), or FortiLAN's other calls (NewCallWindow), which the
 // upstream counts apart. It is shared by the limiters of every config that calls there: the
