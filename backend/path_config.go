@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"time"
@@ -71,13 +72,15 @@ func configReadFields() map[string]*framework.FieldSchema {
 	f["password_set"] = &framework.FieldSchema{Type: framework.TypeBool, Description: "Whether a password is stored (every other method)."}
 	f["renew_probe"] = &framework.FieldSchema{Type: framework.TypeString, Description: "fortianalyzer, fortimanager: how renew checks " +
 		"that a session is alive, as verify_connection found for this admin: sys_status (/sys/status), cli_status " +
-		"(/cli/global/system/status: the admin lacks System Settings access), none (neither answers: renew extends leases " +
-		"without a check, with a warning), or unknown (not verified: renew asks both, and refuses when both answer -11)."}
+		"(/cli/global/system/status: the admin lacks System Settings access), none (neither answers: renew cannot check, and " +
+		"refuses these leases, saying why), or unknown (not verified: renew asks both, and refuses when both answer -11)."}
 	return f
 }
 
+// configFields are a config's fields: what it is, its credentials, how to reach it, and how
+// the engine paces its calls.
 func configFields() map[string]*framework.FieldSchema {
-	return map[string]*framework.FieldSchema{
+	f := map[string]*framework.FieldSchema{
 		"name": {
 			Type:        framework.TypeString,
 			Description: "Name of the config.",
@@ -95,6 +98,16 @@ func configFields() map[string]*framework.FieldSchema {
 			Type:        framework.TypeString,
 			Description: "How to log in. fortianalyzer, fortimanager: forticloud_token, forticloud_api_user or local_user. fortilan: email_user (default), iam_user or forticloud_api_user. forticloud: forticloud_api_user.",
 		},
+	}
+	maps.Copy(f, credentialSchemas())
+	maps.Copy(f, connectionSchemas())
+	maps.Copy(f, pacingSchemas())
+	return f
+}
+
+// credentialSchemas are the fields that say how to log in.
+func credentialSchemas() map[string]*framework.FieldSchema {
+	return map[string]*framework.FieldSchema{
 		"token": {
 			Type:         framework.TypeString,
 			Description:  "FortiCloud token, for auth_method forticloud_token. Never returned.",
@@ -125,6 +138,12 @@ func configFields() map[string]*framework.FieldSchema {
 			Type:        framework.TypeString,
 			Description: "FortiLAN primary account email, for email_user and iam_user.",
 		},
+	}
+}
+
+// connectionSchemas are the fields that say how to reach url and auth_url.
+func connectionSchemas() map[string]*framework.FieldSchema {
+	return map[string]*framework.FieldSchema{
 		"ca_cert": {
 			Type:        framework.TypeString,
 			Description: "PEM CA certificates to trust for url and auth_url, on top of the system pool.",
@@ -143,6 +162,12 @@ func configFields() map[string]*framework.FieldSchema {
 			Description: "Time limit of one upstream HTTP request. Default 30s. A call with its retries takes at most twice this (60s at most), and a login or token mint waits that long for its answer.",
 			Default:     int(client.DefaultTimeout.Seconds()),
 		},
+	}
+}
+
+// pacingSchemas are the fields that pace the engine's calls, and the write's own switch.
+func pacingSchemas() map[string]*framework.FieldSchema {
+	return map[string]*framework.FieldSchema{
 		"login_rate_limit": {
 			Type:        framework.TypeInt,
 			Description: "fortilan: logins a minute this mount makes to the config's url, queued within each request's deadline; 0 for no limit. Default 6, FortiLAN's limit per source address.",

@@ -28,8 +28,8 @@ const (
 
 // Renew tells "no permission" from "session gone": a live session of an admin without System
 // Settings access renews, and resets its idle timer; a gone one is refused, whether
-// verify_connection learnt the admin's probe or not. An admin no status call answers renews
-// unchecked, with a warning, once verify_connection found that out.
+// verify_connection learnt the admin's probe or not. An admin no status call answers is refused
+// without an upstream call, saying why, once verify_connection found that out.
 func TestSessionRenewByProfile(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
