@@ -17,6 +17,9 @@ const (
 	codeOK = 0
 	// codeInternal is an internal error: the same call may succeed later.
 	codeInternal = -1
+	// codeDataInvalid is data the call cannot take: a field the firmware does not know, or
+	// one it wants and did not get.
+	codeDataInvalid = -10
 	// codeGone is "no permission for the resource", which is also the answer for a session
 	// that no longer exists.
 	codeGone = -11
@@ -56,12 +59,18 @@ type RPCResult struct {
 }
 
 func (c *JSONRPC) call(ctx context.Context, op, method, url string, data any, session string, secrets ...string) (*RPCResult, error) {
+	return c.callOnce(ctx, false, op, method, url, data, session, secrets...)
+}
+
+// callOnce is call, sent at most once when once is set and the upstream may have seen it (see
+// request.once).
+func (c *JSONRPC) callOnce(ctx context.Context, once bool, op, method, url string, data any, session string, secrets ...string) (*RPCResult, error) {
 	req := rpcRequest{ID: c.id.Add(1), Method: method, Params: []rpcParam{{URL: url, Data: data}}}
 	if session != "" {
 		req.Session = &session
 	}
 	op = c.product + ": " + op
-	resp, err := c.t.post(ctx, request{op: op, url: c.base + "/jsonrpc", body: req, secrets: append(secrets, session), creates: session == "", rpc: true})
+	resp, err := c.t.post(ctx, request{op: op, url: c.base + "/jsonrpc", body: req, secrets: append(secrets, session), creates: session == "", once: once, rpc: true})
 	if err != nil {
 		return nil, err
 	}

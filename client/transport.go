@@ -165,6 +165,10 @@ type request struct {
 	// connection, 429, 503): a timeout after the request went out, or a gateway's 502 or 504,
 	// may hide a session that nobody would ever log out.
 	creates bool
+	// once marks a call that changes something upstream and must not be sent twice once it may
+	// have reached the upstream, though it creates nothing: it is retried only as a call that
+	// creates is (see retryable), without being detached from its caller.
+	once bool
 	// rpc marks a JSON-RPC call, whose answer says how it went whatever the HTTP status: a
 	// 5xx (but 503) carrying a JSON-RPC result is that result, not a failure to retry.
 	rpc bool
@@ -227,7 +231,7 @@ func (t *Transport) post(ctx context.Context, r request) (*response, error) {
 			return resp, nil
 		}
 		last = err
-		if !retryable(r.creates, err) || ctx.Err() != nil {
+		if !retryable(r.creates || r.once, err) || ctx.Err() != nil {
 			return nil, err
 		}
 		wait := retryWait(attempt, err)

@@ -189,6 +189,9 @@ func (s *Server) rpc(req *rpcRequest) (code int, msg string, data any, sid strin
 		}
 		return CodeOK, "OK", statusData(), ""
 	}
+	if name, ok := adminName(req.url); ok && req.method == "set" {
+		return s.setAdminPassword(req, name)
+	}
 	return CodeInvalidURL, "Invalid url", nil, ""
 }
 

@@ -106,6 +106,9 @@ type state struct {
 	profiles       map[string]Profile     // admin -> its profile; absent: ProfileSuperUser
 	lanGone        GoneAnswer             // invalidate_token's answer for a token not live
 	oauthGone      GoneAnswer             // revoke_token's answer for a token unknown
+
+	oldPassword        OldPasswordMode // see SetOldPasswordMode
+	changeEndsSessions bool            // see SetPasswordChangeEndsSessions
 }
 
 type session struct {
