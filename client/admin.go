@@ -7,15 +7,14 @@ import (
 	"strings"
 )
 
-// adminUserURL is where FortiAnalyzer/FortiManager keep local admins [docs/upstream.md §1;
-// fortinet-apis.md §5].
+// adminUserURL is where FortiAnalyzer/FortiManager keep local admins [docs/upstream.md §1].
 const adminUserURL = "/cli/global/system/admin/user/"
 
 // SetAdminPassword changes the password of the local admin user to newPassword, with a JSON-RPC
 // `set` on /cli/global/system/admin/user/<user> carrying session (the root admin's own, also
 // when user is that admin).
 //
-// Firmware differs [fortinet-apis.md §5, med]: FMG 7.2.11, 7.4.7+ and 7.6.3+ list an
+// Firmware differs [docs/upstream.md §1, med]: FMG 7.2.11, 7.4.7+ and 7.6.3+ list an
 // `old-password` field that may be required, while older firmware may refuse a field it does
 // not know with -10 (data invalid, docs/upstream.md §1). The call is therefore sent without
 // `old-password` first, and only if that answers -10 and oldPassword is given, once more with

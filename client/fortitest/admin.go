@@ -11,7 +11,7 @@ const CodeNoObject = -3
 const adminUserURL = "/cli/global/system/admin/user/"
 
 // OldPasswordMode is how the fake's firmware treats `old-password` on an admin password change
-// [fortinet-apis.md §5: FMG 7.2.11, 7.4.7+, 7.6.3+ list the field; what they do with it is not
+// [docs/upstream.md §1: FMG 7.2.11, 7.4.7+, 7.6.3+ list the field; what they do with it is not
 // documented].
 type OldPasswordMode int
 
