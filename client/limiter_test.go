@@ -327,55 +327,46 @@ func lanTokens(t *testing.T, s *fortitest.Server, tr *Transport, n int) []string
 	return out
 }
 
-// Invalidations wait for a slot of the call window: past the limit, with no slot within the
-// deadline, they answer "retry later" without calling the upstream.
+// Invalidations are paced by the call window, and honour the upstream's own limit.
 func TestFortiLANInvalidatePaced(t *testing.T) {
-	s := fortitest.NewServerT(t)
-	s.SetAuthRateLimit(0)
-	s.SetCallRateLimit(3)
-	tr, err := NewTransport(Options{TLS: TLSConfig{CACert: s.CACertPEM}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks := lanTokens(t, s, tr, 5)
-	lan := NewFortiLAN(s.URL, tr, nil)
-	lan.SetCallLimiter(NewCallWindow().Limiter(3))
-	for i, tok := range toks {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		err := lan.Invalidate(ctx, tok)
-		cancel()
-		if i < 3 && err != nil || i >= 3 && !(RateLimited(err) && RetryAfter(err) > 30*time.Second) {
-			t.Fatalf("invalidation %d: %v", i+1, err)
-		}
-	}
-	if n, m := s.Calls("/api/v1/auth/invalidate_token"), s.TooManyRequests("/api/v1/auth/invalidate_token"); n != 3 || m != 0 {
-		t.Fatalf("the fake saw %d invalidations and answered %d with 429; want 3 and none", n, m)
-	}
-}
-
-// A 429 with Retry-After holds back the other calls of the window, not only the one retried:
-// the next invalidation answers "retry later" without calling the upstream.
-func TestFortiLANInvalidateHonoursRetryAfter(t *testing.T) {
-	s := fortitest.NewServerT(t)
-	s.SetAuthRateLimit(0)
-	s.SetCallRateLimit(2) // another client of the address spends the rest of the upstream's 60
-	tr, err := NewTransport(Options{TLS: TLSConfig{CACert: s.CACertPEM}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks := lanTokens(t, s, tr, 4)
-	lan := NewFortiLAN(s.URL, tr, nil)
-	lan.SetCallLimiter(NewCallWindow().Limiter(60))
-	for i, tok := range toks {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := lan.Invalidate(ctx, tok)
-		cancel()
-		if i < 2 && err != nil || i >= 2 && !(RateLimited(err) && RetryAfter(err) > 30*time.Second) {
-			t.Fatalf("invalidation %d: %v", i+1, err)
-		}
-	}
-	if n, m := s.Calls("/api/v1/auth/invalidate_token"), s.TooManyRequests("/api/v1/auth/invalidate_token"); n != 3 || m != 1 {
-		t.Fatalf("the fake saw %d invalidations and answered %d with 429; want 3 and 1", n, m)
+	for _, tc := range []struct {
+		name string
+		// upstream is the fake's limit; window the engine's. Invalidations past the first
+		// ok answer "retry later" (a slot over a minute away) without calling the upstream.
+		upstream, window, tokens, ok int
+		timeout                      time.Duration
+		calls, refused               int // what the fake saw, and answered 429
+	}{
+		// Past the window's limit, with no slot within the deadline: not sent.
+		{"window", 3, 3, 5, 3, 200 * time.Millisecond, 3, 0},
+		// A 429 with Retry-After (another client of the address spends the rest of the
+		// upstream's 60) holds back the window's other calls, not only the one retried.
+		{"upstream's Retry-After", 2, 60, 4, 2, 2 * time.Second, 3, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fortitest.NewServerT(t)
+			s.SetAuthRateLimit(0)
+			s.SetCallRateLimit(tc.upstream)
+			tr, err := NewTransport(Options{TLS: TLSConfig{CACert: s.CACertPEM}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			toks := lanTokens(t, s, tr, tc.tokens)
+			lan := NewFortiLAN(s.URL, tr, nil)
+			lan.SetCallLimiter(NewCallWindow().Limiter(tc.window))
+			for i, tok := range toks {
+				ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
+				err := lan.Invalidate(ctx, tok)
+				cancel()
+				if i < tc.ok && err != nil || i >= tc.ok && !(RateLimited(err) && RetryAfter(err) > 30*time.Second) {
+					t.Fatalf("invalidation %d: %v", i+1, err)
+				}
+			}
+			const inv = "/api/v1/auth/invalidate_token"
+			if n, m := s.Calls(inv), s.TooManyRequests(inv); n != tc.calls || m != tc.refused {
+				t.Fatalf("the fake saw %d invalidations and answered %d with 429; want %d and %d", n, m, tc.calls, tc.refused)
+			}
+		})
 	}
 }
 
