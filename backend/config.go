@@ -36,6 +36,11 @@ type configEntry struct {
 	// RenewProbe is the status call that tells this admin's live sessions from gone ones
 	// (client.Probe), as verify_connection found it; "" when not learnt.
 	RenewProbe string `json:"renew_probe,omitempty"`
+	// PasswordPolicy names the Vault password policy for every password the engine makes;
+	// "" for the engine's own generator.
+	PasswordPolicy string `json:"password_policy,omitempty"`
+	// LastRotated is when rotate-root last changed the root credential (UNIX seconds; 0 never).
+	LastRotated int64 `json:"last_rotated,omitempty"`
 }
 
 // settings is how the client reaches c's product and logs in to it.
