@@ -47,6 +47,8 @@ type backend struct {
 	// writeLocks serialise writes to one config or role, so that checks and the write agree
 	// (lockWrites).
 	writeLocks []*locksutil.LockEntry
+	// rotationLocks hold creds of a config back while its root password changes (pauseCreds).
+	rotationLocks []*locksutil.LockEntry
 
 	// loginWindows pace logins per base URL (FortiLAN allows 6 a minute from one address),
 	// and callWindows FortiLAN's other calls (60 a minute), which it counts apart.
@@ -71,12 +73,13 @@ func Factory(ctx context.Context, conf *logical.BackendConfig) (logical.Backend,
 
 func newBackend() *backend {
 	b := &backend{
-		configs:      make(map[string]*cachedConfig),
-		roles:        make(map[string]*roleEntry),
-		loginWindows: make(map[string]*client.LoginWindow),
-		callWindows:  make(map[string]*client.LoginWindow),
-		metrics:      newMetrics(),
-		writeLocks:   locksutil.CreateLocks(),
+		configs:       make(map[string]*cachedConfig),
+		roles:         make(map[string]*roleEntry),
+		loginWindows:  make(map[string]*client.LoginWindow),
+		callWindows:   make(map[string]*client.LoginWindow),
+		metrics:       newMetrics(),
+		writeLocks:    locksutil.CreateLocks(),
+		rotationLocks: locksutil.CreateLocks(),
 	}
 	minAge, err := time.ParseDuration(walRollbackMinAge)
 	if err != nil || minAge <= 0 {
@@ -86,13 +89,15 @@ func newBackend() *backend {
 		Help:        strings.TrimSpace(backendHelp),
 		BackendType: logical.TypeLogical,
 		PathsSpecial: &logical.Paths{
-			SealWrapStorage: []string{configPrefix, sharePrefix},
+			// WAL entries hold sessions, tokens and, during a rotation, root passwords.
+			SealWrapStorage: []string{configPrefix, sharePrefix, framework.WALPrefix},
 			LocalStorage:    []string{framework.WALPrefix},
 		},
 		Paths: framework.PathAppend(
 			pathConfig(b),
 			pathRoles(b),
 			pathCreds(b),
+			pathRotateRoot(b),
 			pathMetrics(b),
 		),
 		Secrets: []*framework.Secret{

@@ -25,7 +25,7 @@ var apiUserOnly = []string{"client_id", "auth_url"}
 
 // givenFields are the string fields of a config write, which it gives trimmed.
 var givenFields = []string{"type", "url", "auth_method", "token", "api_id", "client_id", "auth_url", "username",
-	"password", "account_id", "ca_cert", "tls_server_name"}
+	"password", "account_id", "ca_cert", "tls_server_name", "password_policy"}
 
 // configWrite is one write to a config, as its validators see it.
 type configWrite struct {
@@ -62,7 +62,7 @@ func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []stri
 	}
 	for _, check := range []func(*configEntry) error{
 		w.checkType, w.checkAuthMethod, w.checkCredentials, w.checkURL, w.checkIAM, w.checkRedirect,
-		w.checkCredentialsSet, w.checkTLS, w.checkRequestTimeout, w.checkRateLimits, w.forgetProbe,
+		w.checkCredentialsSet, w.checkTLS, w.checkRequestTimeout, w.checkRateLimits, w.checkPasswordPolicy, w.forgetProbe,
 	} {
 		if err := check(c); err != nil {
 			return nil, nil, err
@@ -327,6 +327,23 @@ func (w *configWrite) checkRateLimits(c *configEntry) error {
 			*f.v = 0
 		}
 	}
+	return nil
+}
+
+// checkPasswordPolicy sets password_policy, for the passwords the engine makes: rotate-root's
+// and, later, dynamic admins'. Only FortiAnalyzer and FortiManager get such passwords. Whether
+// Vault knows the policy is checked by the write, which can ask it.
+func (w *configWrite) checkPasswordPolicy(c *configEntry) error {
+	v, ok := w.given["password_policy"]
+	switch {
+	case !ok:
+		return nil
+	case v != "" && w.p.Family != client.FamilySession:
+		return fmt.Errorf("password_policy: only used by types fortianalyzer and fortimanager, where the engine makes admin passwords")
+	case strings.ContainsAny(v, " \t/"):
+		return fmt.Errorf("password_policy: %q is not a policy name", v)
+	}
+	c.PasswordPolicy = v
 	return nil
 }
 

@@ -70,6 +70,7 @@ func configReadFields() map[string]*framework.FieldSchema {
 	f["token_set"] = &framework.FieldSchema{Type: framework.TypeBool, Description: "Whether a token is stored (forticloud_token)."}
 	f["token_stored_at"] = &framework.FieldSchema{Type: framework.TypeString, Description: "When the token was written (RFC 3339): FortiCloud tokens expire within hours."}
 	f["password_set"] = &framework.FieldSchema{Type: framework.TypeBool, Description: "Whether a password is stored (every other method)."}
+	f["last_rotated"] = &framework.FieldSchema{Type: framework.TypeString, Description: "When rotate-root last changed the root credential (RFC 3339); empty if never."}
 	f["renew_probe"] = &framework.FieldSchema{Type: framework.TypeString, Description: "fortianalyzer, fortimanager: how renew checks " +
 		"that a session is alive, as verify_connection found for this admin: sys_status (/sys/status), cli_status " +
 		"(/cli/global/system/status: the admin lacks System Settings access), none (neither answers: renew cannot check, and " +
@@ -176,6 +177,10 @@ func pacingSchemas() map[string]*framework.FieldSchema {
 			Type:        framework.TypeInt,
 			Description: "fortilan: calls but logins (token invalidations) a minute this mount makes to the config's url, queued within each request's deadline; 0 for no limit. Default 60, FortiLAN's limit per source address. Not for forticloud_api_user, whose tokens are revoked at auth_url.",
 		},
+		"password_policy": {
+			Type:        framework.TypeString,
+			Description: "fortianalyzer, fortimanager: name of a Vault password policy (sys/policies/password/<name>) for every password the engine makes (rotate-root). Default: the engine's own generator, 32 characters of upper and lower case letters, digits and symbols Fortinet accepts. \"\" goes back to the default.",
+		},
 		"verify_connection": {
 			Type:        framework.TypeBool,
 			Description: "At write, log in once and out again, and refuse the write if that fails. Not stored.",
@@ -208,6 +213,7 @@ func (c *configEntry) public() map[string]any {
 	for k, v := range map[string]string{
 		"url": c.URL, "api_id": c.APIID, "client_id": c.ClientID, "auth_url": c.AuthURL,
 		"username": c.Username, "account_id": c.AccountID, "ca_cert": c.CACert, "tls_server_name": c.TLSServerName,
+		"password_policy": c.PasswordPolicy,
 	} {
 		if v != "" {
 			m[k] = v
@@ -228,6 +234,12 @@ func (c *configEntry) public() map[string]any {
 	}
 	if p, ok := client.LookupProduct(c.Type); ok && p.Family == client.FamilySession {
 		m["renew_probe"] = cmp.Or(c.RenewProbe, probeUnknown)
+	}
+	if rotatable(c) == nil {
+		m["last_rotated"] = ""
+		if c.LastRotated != 0 {
+			m["last_rotated"] = time.Unix(c.LastRotated, 0).UTC().Format(time.RFC3339)
+		}
 	}
 	return m
 }
@@ -287,6 +299,11 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	if c.TLSSkipVerify {
 		b.Logger().Warn("config skips TLS certificate verification", "config", name, "url", c.URL)
 	}
+	if c.PasswordPolicy != "" && (old == nil || old.PasswordPolicy != c.PasswordPolicy) {
+		if _, err := b.newPassword(ctx, c.PasswordPolicy); err != nil {
+			return logical.ErrorResponse("password_policy: %s (create it at sys/policies/password/%s first)", err, c.PasswordPolicy), nil
+		}
+	}
 	if d.Get("verify_connection").(bool) {
 		warning, err := b.verify(ctx, req.Storage, name, c)
 		if err != nil {
@@ -296,16 +313,9 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 			warnings = append(warnings, warning)
 		}
 	}
-	entry, err := logical.StorageEntryJSON(configPrefix+name, c)
-	if err != nil {
-		return nil, fmt.Errorf("encode config %q: %w", name, err)
+	if err := b.storeConfig(ctx, req.Storage, name, c); err != nil {
+		return nil, err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := req.Storage.Put(ctx, entry); err != nil {
-		return nil, fmt.Errorf("store config %q: %w", name, err)
-	}
-	b.dropConfigLocked(name)
 	if len(warnings) == 0 {
 		return nil, nil
 	}

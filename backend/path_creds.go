@@ -69,6 +69,12 @@ func (b *backend) pathCredsRead(ctx context.Context, req *logical.Request, d *fr
 		return logical.ErrorResponse("role %q does not exist", name), nil
 	}
 	c, err := b.config(ctx, req.Storage, r.Config)
+	if err == nil && c != nil && rotatable(c.entry) == nil {
+		// Its password may be changing: wait, and use the config as the rotation left it.
+		release := b.credsDuringRotation(r.Config)
+		defer release()
+		c, err = b.config(ctx, req.Storage, r.Config)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -93,7 +93,7 @@ func (b *backend) logout(ctx context.Context, s logical.Storage, l leaseInternal
 
 // issueSession logs in and answers the new session under a lease.
 func (b *backend) issueSession(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
-	sid, err := b.login(ctx, req.Storage, c.entry, c.conn)
+	sid, c, err := b.loginSettlingRotation(ctx, req.Storage, l.Config, c)
 	if err != nil {
 		if c.entry.AuthMethod == client.AuthForticloudToken && errors.Is(err, client.ErrRefused) {
 			return nil, tokenRefused(req.MountPoint, l.Config, c.entry, err)
@@ -104,6 +104,22 @@ func (b *backend) issueSession(ctx context.Context, req *logical.Request, l leas
 	resp := b.Secret(secretSessionType).Response(map[string]any{"session": sid, "url": l.URL}, l.toMap())
 	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
 	return b.guard(ctx, req, sessionKind(), l, resp)
+}
+
+// loginSettlingRotation logs in with config name (c, as cached). A login refused may be a
+// rotation the plugin did not live to finish, which left the old password stored: it is
+// settled, and the login tried once more with the config it leaves (returned).
+func (b *backend) loginSettlingRotation(ctx context.Context, s logical.Storage, name string, c *cachedConfig) (string, *cachedConfig, error) {
+	sid, err := b.login(ctx, s, c.entry, c.conn)
+	if !errors.Is(err, client.ErrRefused) || rotatable(c.entry) != nil || !b.settlePendingRotations(ctx, s, name) {
+		return sid, c, err
+	}
+	fresh, ferr := b.config(ctx, s, name)
+	if ferr != nil || fresh == nil {
+		return "", c, err
+	}
+	sid, err = b.login(ctx, s, fresh.entry, fresh.conn)
+	return sid, fresh, err
 }
 
 // verifySession logs in once, learns how renew can check this admin's sessions, and logs out.

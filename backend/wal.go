@@ -13,8 +13,12 @@ import (
 // before, so nothing can still be live.
 const walGiveUp = 24 * time.Hour
 
-// walRollback ends a credential that was issued but never handed over to a lease.
+// walRollback ends a credential that was issued but never handed over to a lease, or settles
+// a root password change.
 func (b *backend) walRollback(ctx context.Context, req *logical.Request, kind string, data any) error {
+	if kind == rotationWALKind {
+		return b.rollbackRotation(ctx, req.Storage, data)
+	}
 	l, err := decodeLease(data)
 	if err != nil {
 		b.Logger().Warn("WAL rollback: dropping an entry that cannot be read", "kind", kind, "error", err)

@@ -1,0 +1,58 @@
+package backend
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// The help of rotate-root/<name>, as path-help shows it.
+const (
+	pathRotateRootHelpSyn  = "Rotate a config's root credential so that only Vault knows it."
+	pathRotateRootHelpDesc = `
+Writing rotate-root/<name> replaces the root credential of config <name> upstream with a new one
+that only Vault knows, checks it, stores it, and answers the config (never the secret), with
+last_rotated.
+
+For fortianalyzer and fortimanager configs with auth_method=local_user, the admin's password is
+changed through JSON-RPC to one made from the config's password_policy (or the engine's own
+generator), checked by a fresh login, and stored. Other auth methods cannot be rotated: the
+answer says why, and what to do instead.
+
+If anything fails after the change was sent, upstream and Vault are made to agree again: the new
+password stored, or the old one kept or put back. Leases issued before keep renewing (while
+upstream keeps their sessions) and revoking. Creds of the config wait while it rotates.
+`
+)
+
+func pathRotateRoot(b *backend) []*framework.Path {
+	op := answers(operation(b.pathRotateRootWrite, "rotate", true), http.StatusOK, configReadFields())
+	op.DisplayAttrs.OperationSuffix = "root"
+	return []*framework.Path{{
+		Pattern: "rotate-root/" + framework.GenericNameRegex("name"),
+		DisplayAttrs: &framework.DisplayAttributes{
+			OperationPrefix: operationPrefix,
+		},
+		Fields: map[string]*framework.FieldSchema{
+			"name": {
+				Type:        framework.TypeString,
+				Description: "Name of the config whose root credential to rotate.",
+				Required:    true,
+			},
+		},
+		Operations:      map[logical.Operation]framework.OperationHandler{logical.UpdateOperation: op},
+		HelpSynopsis:    pathRotateRootHelpSyn,
+		HelpDescription: strings.TrimSpace(pathRotateRootHelpDesc),
+	}}
+}
+
+func (b *backend) pathRotateRootWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	c, err := b.rotateRoot(ctx, req.Storage, d.Get("name").(string))
+	if err != nil {
+		return nil, err
+	}
+	return &logical.Response{Data: c.public()}, nil
+}
