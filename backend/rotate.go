@@ -87,6 +87,11 @@ func (b *backend) rotateRoot(ctx context.Context, s logical.Storage, name string
 		return nil, err
 	}
 	defer r.t.Close()
+	if err := ctx.Err(); err != nil {
+		// The caller left before the change was sent: nothing to finish.
+		b.endRotation(ctx, s, r)
+		return nil, fmt.Errorf("rotate-root: request ended before the password change was sent: %w", err)
+	}
 	// A late answer beats a password that Vault and the upstream disagree on.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rotationBudget(c))
 	defer cancel()

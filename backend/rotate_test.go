@@ -243,6 +243,27 @@ func TestRotateRootCallerLeaves(t *testing.T) {
 	}
 }
 
+// A caller that leaves during the root login: the change is never sent, and the login's
+// session, which the fake opens anyway, is logged out.
+func TestRotateRootCallerLeavesBeforeChange(t *testing.T) {
+	e := newEnv(t)
+	e.s = ctxStorage{e.s}
+	e.ok(logical.UpdateOperation, "config/c", e.fazLocal())
+	e.fake.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/login/user", Kind: fortitest.FaultSlow, Delay: 300 * time.Millisecond, Count: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := e.b.HandleRequest(ctx, &logical.Request{Operation: logical.UpdateOperation, Path: "rotate-root/c", Storage: e.s}); err == nil {
+		t.Fatal("rotate-root succeeded for a caller that left before the change")
+	}
+	if e.fake.Calls(setAdminPath) != 0 {
+		t.Fatal("the change was sent for a caller that had left")
+	}
+	e.agree("c", adminPassword)
+	if e.stored("c") != adminPassword {
+		t.Fatal("the stored password changed")
+	}
+}
+
 // Creds during a rotation wait for it and never fail because of it, whether or not the change
 // ends the admin's sessions; none is left live.
 func TestCredsDuringRotation(t *testing.T) {
