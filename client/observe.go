@@ -21,6 +21,8 @@ func Outcome(err error) string {
 		return "gone"
 	case errors.Is(err, ErrLoginLimit):
 		return "login_limit"
+	case errors.Is(err, ErrExists):
+		return "exists"
 	case errors.Is(err, ErrRefused):
 		return "refused"
 	case errors.Is(err, ErrRetryLater):
