@@ -109,20 +109,25 @@ func (c *JSONRPC) AddAdmin(ctx context.Context, auth Auth, a Admin) error {
 	if err := firstErr(auth.check(), a.check()); err != nil {
 		return &Error{Op: c.product + ": " + op, Kind: ErrRefused, Message: err.Error()}
 	}
-	var first *RPCResult // a first add refused with -10
-	for _, b := range adomBindings() {
-		res, err := c.do(ctx, rpcCall{op: op, method: "add", url: adminTableURL, data: a.addData(b), auth: auth,
-			creates: true, secrets: []string{a.Password}})
-		if err != nil {
-			return err
-		}
-		if res.Code == codeDataInvalid && first == nil {
-			first = res
-			continue
-		}
-		return c.addAdminError(op, a.Name, res, first)
+	order := adomBindings()
+	res, err := c.addAdmin(ctx, auth, a, order[0])
+	if err != nil {
+		return err
 	}
-	return nil // not reached: the second binding always returns
+	if res.Code != codeDataInvalid {
+		return c.addAdminError(op, a.Name, res, nil)
+	}
+	first := res
+	if res, err = c.addAdmin(ctx, auth, a, order[1]); err != nil {
+		return err
+	}
+	return c.addAdminError(op, a.Name, res, first)
+}
+
+// addAdmin sends one add of a, binding its ADOMs as b.
+func (c *JSONRPC) addAdmin(ctx context.Context, auth Auth, a Admin, b adomBinding) (*RPCResult, error) {
+	return c.do(ctx, rpcCall{op: "add admin", method: "add", url: adminTableURL, data: a.addData(b), auth: auth,
+		creates: true, secrets: []string{a.Password}})
 }
 
 // firstErr is the first of errs that is not nil.

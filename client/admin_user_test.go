@@ -498,3 +498,45 @@ func TestAuthOnTheWire(t *testing.T) {
 		})
 	}
 }
+
+// TestAddAdminOnTheWire: what an add sends: adom-access first, the list alone after a -10,
+// every trusted-host slot filled ("none" where the role gives no host), a forced password
+// change off.
+func TestAddAdminOnTheWire(t *testing.T) {
+	faz, got := stubRPC(t, `{"id":1,"result":[{"status":{"code":-10,"message":"invalid field"}}]}`)
+	a := dynAdmin(t, "vault_wire")
+	a.TrustedHosts = prefixes(t, "10.20.0.0/16", "192.0.2.7/32")
+	err := faz.AddAdmin(context.Background(), client.Auth{Session: "Session-0123456789"}, a)
+	wantKind(t, err, client.ErrRefused)
+	reqs := got()
+	if len(reqs) != 2 {
+		t.Fatalf("%d adds, want 2", len(reqs))
+	}
+	for i, r := range reqs {
+		params, _ := r.body["params"].([]any)
+		p, _ := params[0].(map[string]any)
+		d, _ := p["data"].(map[string]any)
+		if r.body["method"] != "add" || p["url"] != "/cli/global/system/admin/user" {
+			t.Fatalf("add %d: %v", i, r.body)
+		}
+		want := map[string]any{"userid": "vault_wire", "password": dynPass, "profileid": "Restricted_User",
+			"rpc-permit": "read-write", "user_type": "local", "force-password-change": "disable",
+			"trusthost1": "10.20.0.0 255.255.0.0", "trusthost2": "192.0.2.7 255.255.255.255",
+			"trusthost3": "255.255.255.255 255.255.255.255", "trusthost10": "255.255.255.255 255.255.255.255",
+			"ipv6_trusthost1": "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", "ipv6_trusthost10": "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"}
+		for k, v := range want {
+			if d[k] != v {
+				t.Errorf("add %d: %s = %v, want %v", i, k, d[k], v)
+			}
+		}
+		if adoms, _ := json.Marshal(d["adom"]); string(adoms) != `[{"adom-name":"root"},{"adom-name":"soc"}]` {
+			t.Errorf("add %d: adom %s", i, adoms)
+		}
+		if access, ok := d["adom-access"]; (i == 0) != ok || ok && access != "specify" {
+			t.Errorf("add %d: adom-access %v (sent %v), want specify in the first add only", i, access, ok)
+		}
+		if len(d) != 7+20+1-i {
+			t.Errorf("add %d: %d fields, want %d", i, len(d), 7+20+1-i)
+		}
+	}
+}
