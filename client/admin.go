@@ -64,10 +64,19 @@ func checkSetAdminPassword(session, user, newPassword string) error {
 		return fmt.Errorf("session is empty")
 	case user == "":
 		return fmt.Errorf("user is empty")
-	case strings.ContainsAny(user, "/\\") || url.PathEscape(user) != user:
+	case checkAdminName(user) != nil:
 		return fmt.Errorf("user %q is not an admin name", user)
 	case newPassword == "":
 		return fmt.Errorf("new password is empty")
+	}
+	return nil
+}
+
+// checkAdminName refuses a name that cannot end an admin's url: one holding a slash or anything
+// a path would escape.
+func checkAdminName(name string) error {
+	if name == "" || strings.ContainsAny(name, "/\\") || url.PathEscape(name) != name {
+		return fmt.Errorf("admin name %q is empty or holds a slash or characters a url escapes", name)
 	}
 	return nil
 }

@@ -17,6 +17,25 @@ type SessionIssuer interface {
 	Status(ctx context.Context, session string, first Probe) error
 	// LearnProbe finds which status call answers for the admin of a live session.
 	LearnProbe(ctx context.Context, session string) (Probe, error)
+	// LoginAs opens a session as another local admin of the same product, over the same
+	// connection (a dynamic admin, just created): a call that creates, like Login.
+	LoginAs(ctx context.Context, user, password string) (string, error)
+}
+
+// AdminTable manages the local admins of a FortiAnalyzer/FortiManager with the config's root
+// credential, for dynamic_admin roles [docs/upstream.md §1]. The admin calls are JSONRPC's.
+type AdminTable interface {
+	// RootAuth is how admin calls authenticate as the config's root: its API key (auth_method
+	// api_key; no call is made), or a fresh session of its own (local_user: a login). Other
+	// auth methods cannot manage admins: ErrRefused.
+	RootAuth(ctx context.Context) (Auth, error)
+	// EndRootAuth ends what RootAuth opened: it logs a session out (one already gone is
+	// ended) and does nothing for a key.
+	EndRootAuth(ctx context.Context, auth Auth) error
+	AddAdmin(ctx context.Context, auth Auth, a Admin) error
+	GetAdmin(ctx context.Context, auth Auth, name string) (*Admin, error)
+	DeleteAdmin(ctx context.Context, auth Auth, name string) error
+	CheckAdminAccess(ctx context.Context, auth Auth) error
 }
 
 // TokenIssuer issues access tokens (FortiLAN users, FortiCloud API users).
@@ -31,6 +50,7 @@ type Client struct {
 	Transport *Transport
 	OAuth     *OAuth        // FortiCloud IAM, for forticloud_api_user
 	Sessions  SessionIssuer // set for FamilySession
+	Admins    AdminTable    // set for FamilySession
 	Tokens    TokenIssuer   // set for FamilyToken
 
 	oauthT *Transport // IAM's own, when url's TLS settings must not apply to auth_url
@@ -68,6 +88,12 @@ func New(s Settings) (*Client, error) {
 	c.Sessions, c.Tokens = newIssuers(p, s, t, c.OAuth)
 	if s.Observer != nil {
 		c.Sessions, c.Tokens = observe(p.Type, s.Observer, c.Sessions, c.Tokens)
+	}
+	if c.Sessions != nil {
+		c.Admins = &adminTable{JSONRPC: NewJSONRPC(p.Type, s.URL, t), method: s.AuthMethod, apiKey: s.APIKey, sessions: c.Sessions}
+		if s.Observer != nil {
+			c.Admins = observedAdmins{AdminTable: c.Admins, product: p.Type, obs: s.Observer}
+		}
 	}
 	return c, nil
 }
@@ -137,6 +163,9 @@ func (i *sessionIssuer) Login(ctx context.Context) (string, error) {
 		return i.rpc.LoginCloudToken(ctx, i.s.Token)
 	case AuthLocalUser:
 		return i.rpc.LoginUser(ctx, i.s.Username, i.s.Password)
+	case AuthAPIKey:
+		return "", &Error{Op: i.s.Type + ": login", Kind: ErrRefused,
+			Message: "auth_method api_key opens no session (the key goes with every call): it serves dynamic_admin roles only"}
 	case AuthAPIUser:
 		tok, err := i.oauth.Token(ctx, i.s.APIID, i.s.Password, i.clientID)
 		if err != nil {
@@ -162,6 +191,10 @@ func (i *sessionIssuer) Login(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("%s: auth_method %q is not supported", i.s.Type, i.s.AuthMethod)
 }
 
+func (i *sessionIssuer) LoginAs(ctx context.Context, user, password string) (string, error) {
+	return i.rpc.LoginUser(ctx, user, password)
+}
+
 func (i *sessionIssuer) Logout(ctx context.Context, session string) error {
 	return i.rpc.Logout(ctx, session)
 }
@@ -172,6 +205,38 @@ func (i *sessionIssuer) Status(ctx context.Context, session string, first Probe)
 
 func (i *sessionIssuer) LearnProbe(ctx context.Context, session string) (Probe, error) {
 	return i.rpc.LearnProbe(ctx, session)
+}
+
+// adminTable is the AdminTable of a config: its JSON-RPC client and how its root authenticates.
+type adminTable struct {
+	*JSONRPC
+	method, apiKey string
+	sessions       SessionIssuer
+}
+
+func (t *adminTable) RootAuth(ctx context.Context) (Auth, error) {
+	switch t.method {
+	case AuthAPIKey:
+		if t.apiKey == "" {
+			return Auth{}, &Error{Op: t.product + ": root auth", Kind: ErrRefused, Message: "api_key is empty"}
+		}
+		return Auth{APIKey: t.apiKey}, nil
+	case AuthLocalUser:
+		sid, err := t.sessions.Login(ctx)
+		return Auth{Session: sid}, err
+	}
+	return Auth{}, &Error{Op: t.product + ": root auth", Kind: ErrRefused,
+		Message: fmt.Sprintf("auth_method %s cannot manage admins: use %s or %s", t.method, AuthLocalUser, AuthAPIKey)}
+}
+
+func (t *adminTable) EndRootAuth(ctx context.Context, auth Auth) error {
+	if auth.Session == "" {
+		return nil
+	}
+	if err := t.sessions.Logout(ctx, auth.Session); err != nil && !errors.Is(err, ErrGone) {
+		return err
+	}
+	return nil
 }
 
 type lanIssuer struct {

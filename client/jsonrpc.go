@@ -39,8 +39,9 @@ func NewJSONRPC(product, base string, t *Transport) *JSONRPC {
 }
 
 type rpcParam struct {
-	URL  string `json:"url"`
-	Data any    `json:"data,omitempty"`
+	URL    string   `json:"url"`
+	Data   any      `json:"data,omitempty"`
+	Fields []string `json:"fields,omitempty"`
 }
 
 type rpcRequest struct {
@@ -63,14 +64,35 @@ func (c *JSONRPC) call(ctx context.Context, op, method, url string, data any, se
 }
 
 // callOnce is call, sent at most once when once is set and the upstream may have seen it (see
-// request.once).
+// request.once). A call without a session is a login, which creates one.
 func (c *JSONRPC) callOnce(ctx context.Context, once bool, op, method, url string, data any, session string, secrets ...string) (*RPCResult, error) {
-	req := rpcRequest{ID: c.id.Add(1), Method: method, Params: []rpcParam{{URL: url, Data: data}}}
-	if session != "" {
-		req.Session = &session
+	return c.do(ctx, rpcCall{op: op, method: method, url: url, data: data, auth: Auth{Session: session},
+		creates: session == "", once: once, secrets: secrets})
+}
+
+// rpcCall is one JSON-RPC call: what it asks, how it authenticates, and how it may be repeated
+// (see request.creates and request.once).
+type rpcCall struct {
+	op, method, url string
+	data            any
+	fields          []string // of a get: the fields to answer, for a smaller answer
+	auth            Auth
+	creates, once   bool
+	secrets         []string
+}
+
+// do sends rc and reads its answer. A session travels in the body, an API key as Bearer with no
+// session member [docs/upstream.md §1]; both are scrubbed from the answer's message, as are
+// rc.secrets and a login's new session.
+func (c *JSONRPC) do(ctx context.Context, rc rpcCall) (*RPCResult, error) {
+	req := rpcRequest{ID: c.id.Add(1), Method: rc.method, Params: []rpcParam{{URL: rc.url, Data: rc.data, Fields: rc.fields}}}
+	if rc.auth.Session != "" {
+		req.Session = &rc.auth.Session
 	}
-	op = c.product + ": " + op
-	resp, err := c.t.post(ctx, request{op: op, url: c.base + "/jsonrpc", body: req, secrets: append(secrets, session), creates: session == "", once: once, rpc: true})
+	op := c.product + ": " + rc.op
+	secrets := append(rc.secrets[:len(rc.secrets):len(rc.secrets)], rc.auth.Session, rc.auth.APIKey)
+	resp, err := c.t.post(ctx, request{op: op, url: c.base + "/jsonrpc", body: req, bearer: rc.auth.APIKey,
+		secrets: secrets, creates: rc.creates, once: rc.once, rpc: true})
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +106,7 @@ func (c *JSONRPC) callOnce(ctx context.Context, once bool, op, method, url strin
 		return nil, &Error{Op: op, Kind: kind, Status: resp.status, Err: err}
 	}
 	// A login's own new session is a secret too.
-	res.Message = scrub(res.Message, append(secrets, session, res.Session)...)
+	res.Message = scrub(res.Message, append(secrets, res.Session)...)
 	return res, nil
 }
 

@@ -21,6 +21,8 @@ func Outcome(err error) string {
 		return "gone"
 	case errors.Is(err, ErrLoginLimit):
 		return "login_limit"
+	case errors.Is(err, ErrExists):
+		return "exists"
 	case errors.Is(err, ErrRefused):
 		return "refused"
 	case errors.Is(err, ErrRetryLater):
@@ -63,6 +65,49 @@ func (o observedSessions) LearnProbe(ctx context.Context, session string) (Probe
 	p, err := o.SessionIssuer.LearnProbe(ctx, session)
 	o.obs(o.product, "status", Outcome(err), time.Since(start))
 	return p, err
+}
+
+func (o observedSessions) LoginAs(ctx context.Context, user, password string) (string, error) {
+	start := time.Now()
+	sid, err := o.SessionIssuer.LoginAs(ctx, user, password)
+	o.obs(o.product, "login", Outcome(err), time.Since(start))
+	return sid, err
+}
+
+// observedAdmins hears of the admin table's calls; RootAuth and EndRootAuth are heard of as
+// the login and logout they make.
+type observedAdmins struct {
+	AdminTable
+	product string
+	obs     Observer
+}
+
+func (o observedAdmins) AddAdmin(ctx context.Context, auth Auth, a Admin) error {
+	start := time.Now()
+	err := o.AdminTable.AddAdmin(ctx, auth, a)
+	o.obs(o.product, "add_admin", Outcome(err), time.Since(start))
+	return err
+}
+
+func (o observedAdmins) GetAdmin(ctx context.Context, auth Auth, name string) (*Admin, error) {
+	start := time.Now()
+	a, err := o.AdminTable.GetAdmin(ctx, auth, name)
+	o.obs(o.product, "get_admin", Outcome(err), time.Since(start))
+	return a, err
+}
+
+func (o observedAdmins) DeleteAdmin(ctx context.Context, auth Auth, name string) error {
+	start := time.Now()
+	err := o.AdminTable.DeleteAdmin(ctx, auth, name)
+	o.obs(o.product, "delete_admin", Outcome(err), time.Since(start))
+	return err
+}
+
+func (o observedAdmins) CheckAdminAccess(ctx context.Context, auth Auth) error {
+	start := time.Now()
+	err := o.AdminTable.CheckAdminAccess(ctx, auth)
+	o.obs(o.product, "get_admin", Outcome(err), time.Since(start))
+	return err
 }
 
 type observedTokens struct {

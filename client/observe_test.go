@@ -20,6 +20,7 @@ func TestOutcome(t *testing.T) {
 		{&Error{Op: "x", Kind: ErrGone}, "gone"},
 		{later, "retry_later"},
 		{&Error{Op: "x", Kind: ErrLoginLimit}, "login_limit"},
+		{&Error{Op: "x", Kind: ErrExists}, "exists"},
 		{&Error{Op: "x", Kind: ErrProtocol}, "protocol"},
 		{errors.New("other"), "error"},
 	} {

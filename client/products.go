@@ -29,6 +29,9 @@ const (
 	AuthEmailUser = "email_user"
 	// AuthIAMUser is a FortiLAN login as an IAM user.
 	AuthIAMUser = "iam_user"
+	// AuthAPIKey is a REST API admin's key, sent as Authorization: Bearer. On FortiAnalyzer and
+	// FortiManager it opens no session: it serves the admin table (dynamic_admin roles) only.
+	AuthAPIKey = "api_key"
 )
 
 // Family says what a product leases: a JSON-RPC session or an access token.
@@ -101,6 +104,7 @@ type Settings struct {
 	APIID      string
 	Username   string
 	Password   string
+	APIKey     string // for AuthAPIKey
 	AccountID  string
 	TLS        TLSConfig
 	Timeout    time.Duration

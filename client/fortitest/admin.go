@@ -42,7 +42,7 @@ func (s *Server) SetPasswordChangeEndsSessions(end bool) {
 	s.state.changeEndsSessions = end
 }
 
-// mayManageAdmins reports whether the profile may change admins: only the super user's.
+// mayManageAdmins reports whether the profile may use the admin table: only the super user's.
 func (p Profile) mayManageAdmins() bool { return p == ProfileSuperUser }
 
 // adminName reads the admin a url names under adminUserURL.
@@ -54,40 +54,34 @@ func adminName(url string) (string, bool) {
 // setAdminPassword is `set` on /cli/global/system/admin/user/<name> with {"password"} and
 // perhaps {"old-password"}: any other field answers -10, as the fake knows no other. s.mu must
 // be held.
-func (s *Server) setAdminPassword(req *rpcRequest, name string) (int, string, any, string) {
-	ss := s.sessionLive(req.session)
-	if ss == nil || !s.state.profiles[ss.user].mayManageAdmins() {
-		return CodeNoSession, "No permission for the resource", nil, ""
+func (s *Server) setAdminPassword(req *rpcRequest, name string) (int, string, any) {
+	if !s.mayChangeAdmins(req) {
+		return CodeNoSession, "No permission for the resource", nil
 	}
-	ss.lastUse = s.now()
-	cur, ok := s.state.admins[name]
-	if !ok {
-		return CodeNoObject, "Object does not exist", nil, ""
+	a := s.state.admins[name]
+	if a == nil {
+		return CodeNoObject, "Object does not exist", nil
 	}
 	for k := range req.data {
 		if k != "password" && k != "old-password" {
-			return CodeDataInvalid, "The data is invalid for selected url", nil, ""
+			return CodeDataInvalid, "The data is invalid for selected url", nil
 		}
 	}
 	pass := rawString(req.data["password"])
 	old, hasOld := req.data["old-password"]
 	switch {
 	case pass == "":
-		return CodeDataInvalid, "The data is invalid for selected url", nil, ""
+		return CodeDataInvalid, "The data is invalid for selected url", nil
 	case hasOld && s.state.oldPassword == OldPasswordIgnored:
-		return CodeDataInvalid, "The data is invalid for selected url", nil, ""
+		return CodeDataInvalid, "The data is invalid for selected url", nil
 	case !hasOld && s.state.oldPassword == OldPasswordRequired:
-		return CodeDataInvalid, "old-password is required", nil, ""
-	case hasOld && rawString(old) != cur:
-		return CodeDataInvalid, "old-password does not match", nil, ""
+		return CodeDataInvalid, "old-password is required", nil
+	case hasOld && rawString(old) != a.password:
+		return CodeDataInvalid, "old-password does not match", nil
 	}
-	s.state.admins[name] = pass
+	a.password = pass
 	if s.state.changeEndsSessions {
-		for sid, o := range s.state.sessions {
-			if o.user == name {
-				s.dropSession(sid)
-			}
-		}
+		s.endSessionsOf(name)
 	}
-	return CodeOK, "OK", nil, ""
+	return CodeOK, "OK", nil
 }

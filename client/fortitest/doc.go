@@ -6,6 +6,10 @@
 //   - FortiAnalyzer/FortiManager JSON-RPC: POST /jsonrpc with /sys/login/user, /sys/login/cloud,
 //     /sys/logout, /sys/status and /cli/global/system/status, idle expiry of sessions, a
 //     per-admin login-max, and admin profiles (Profile) that refuse status calls with -11;
+//   - their admin table, /cli/global/system/admin/user: add, get, delete and set, three kinds of
+//     firmware for how an ADOM list binds (ADOMFirmware), logins as the admins it holds (their
+//     password, rpc-permit and trusted hosts), sessions and API keys (AddAPIKey, sent as Bearer)
+//     that end with their admin;
 //   - FAZ Cloud's exchange: POST /p/forticloud_jsonrpc_login/;
 //   - FortiLAN Cloud: POST /api/v1/auth, POST /api/v1/auth/invalidate_token, any other
 //     /api/v1/* call as "a call that needs a token", and the auth rate limit;

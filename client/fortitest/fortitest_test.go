@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -1005,6 +1006,10 @@ func TestConcurrent(t *testing.T) {
 			for j := 0; j < 10; j++ {
 				if out := loginUser(t, s, "admin", "pw-123456"); out.code == 0 {
 					sessionCall(t, s, "get", "/sys/status", out.session)
+					name := fmt.Sprintf("dyn_%d_%d", i, j)
+					tableCall(t, s, "add", tableURL, out.session, "", newAdminData(name))
+					tableCall(t, s, "get", tableURL+"/"+name, "", s.AddAPIKey("admin"), nil)
+					tableCall(t, s, "delete", tableURL+"/"+name, out.session, "", nil)
 					sessionCall(t, s, "exec", "/sys/logout", out.session)
 				}
 				post(t, s.Client(), s.URL+"/api/v1/auth", map[string]string{"accountId": "acct", "userName": "user", "password": "pw-12345"})
@@ -1019,6 +1024,10 @@ func TestConcurrent(t *testing.T) {
 			s.AddFault(fortitest.Fault{Path: "/nowhere", Kind: fortitest.Fault5xx, Count: 1})
 			s.SetLoginMax(40)
 			s.SetSessionIdle(time.Minute)
+			s.SetADOMFirmware(fortitest.ADOMAccessKnown)
+			s.AddADOM("soc")
+			s.AddProfile("Custom", fortitest.ProfileNoStatus)
+			_ = len(s.Admins())
 			_ = s.LiveSessions() + s.LiveLANTokens() + s.LiveOAuthTokens() + s.Calls("/jsonrpc") + s.Connections()
 			s.ClearFaults()
 		}
@@ -1026,6 +1035,9 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 	if s.LiveSessions() != 0 {
 		t.Errorf("LiveSessions = %d after every logout", s.LiveSessions())
+	}
+	if got := s.Admins(); len(got) != 1 {
+		t.Errorf("admins %v after every delete", got)
 	}
 	if s.LiveOAuthTokens() != 1 {
 		t.Errorf("LiveOAuthTokens = %d, want 1", s.LiveOAuthTokens())

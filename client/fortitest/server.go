@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -92,8 +93,11 @@ type state struct {
 	conns          int
 	authTimes      []time.Time
 	callTimes      []time.Time
-	tooMany        map[string]int    // path -> requests answered 429 by a rate limit
-	admins         map[string]string // user -> password
+	tooMany        map[string]int     // path -> requests answered 429 by a rate limit
+	admins         map[string]*admin  // FAZ/FMG admins by name
+	apiKeys        map[string]string  // API key -> its admin
+	adoms          map[string]bool    // ADOMs an admin may be given, lower case
+	profileIDs     map[string]Profile // admin profiles an add may name -> what they allow
 	sessions       map[string]*session
 	userSessions   map[string]int       // user -> its entries in sessions, idle ones not yet pruned included
 	cloudTokens    map[string]time.Time // token -> expiry (zero: never)
@@ -103,12 +107,12 @@ type state struct {
 	oauthAccess    map[string]*oauthToken
 	oauthRefresh   map[string]*oauthToken
 	oauthLiveByAPI map[string]*oauthToken // API ID -> its one live token pair
-	profiles       map[string]Profile     // admin -> its profile; absent: ProfileSuperUser
 	lanGone        GoneAnswer             // invalidate_token's answer for a token not live
 	oauthGone      GoneAnswer             // revoke_token's answer for a token unknown
 
 	oldPassword        OldPasswordMode // see SetOldPasswordMode
 	changeEndsSessions bool            // see SetPasswordChangeEndsSessions
+	adomFirmware       ADOMFirmware    // see SetADOMFirmware
 }
 
 type session struct {
@@ -176,8 +180,10 @@ func NewUnstartedServer() *Server {
 		calls:          map[string]int{},
 		handled:        map[string]int{},
 		protos:         map[string]map[string]int{},
-		admins:         map[string]string{},
-		profiles:       map[string]Profile{},
+		admins:         map[string]*admin{},
+		apiKeys:        map[string]string{},
+		adoms:          map[string]bool{"root": true},
+		profileIDs:     defaultProfileIDs(),
 		sessions:       map[string]*session{},
 		userSessions:   map[string]int{},
 		cloudTokens:    map[string]time.Time{},
@@ -248,20 +254,29 @@ func (s *Server) now() time.Time { return time.Now().Add(s.state.offset) }
 // ---- setup ----
 
 // AddAdmin adds (or changes the password of) a FAZ/FMG admin for /sys/login/user. A new admin
-// has ProfileSuperUser; an existing one keeps its profile.
+// has ProfileSuperUser (profileid Super_User), every ADOM, rpc-permit read-write and trusts any
+// address; an existing one keeps all but its password.
 func (s *Server) AddAdmin(user, password string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.state.admins[user] = password
+	if a := s.state.admins[user]; a != nil {
+		a.password = password
+		return
+	}
+	s.state.admins[user] = seededAdmin(password, ProfileSuperUser)
 }
 
-// AddAdminProfile adds (or changes) a FAZ/FMG admin with the given profile. A profile change
-// applies to the admin's open sessions too.
+// AddAdminProfile adds (or changes) a FAZ/FMG admin with the given profile, as AddAdmin does
+// (profileid: Super_User, Restricted_User or No_Permission_User). A profile change applies to
+// the admin's open sessions too.
 func (s *Server) AddAdminProfile(user, password string, p Profile) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.state.admins[user] = password
-	s.state.profiles[user] = p
+	if a := s.state.admins[user]; a != nil {
+		a.password, a.profile, a.profileID = password, p, p.id()
+		return
+	}
+	s.state.admins[user] = seededAdmin(password, p)
 }
 
 // AddCloudToken adds a FortiCloud token that /sys/login/cloud and the FAZ Cloud exchange accept,
@@ -596,6 +611,10 @@ func readRequest(w http.ResponseWriter, r *http.Request) (path string, body []by
 	}
 	if path == "/jsonrpc" && r.Method == http.MethodPost {
 		rpc = parseRPCRequest(body)
+		rpc.bearer = bearer(r)
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			rpc.remote = ap.Addr().Unmap()
+		}
 	}
 	return path, body, rpc
 }

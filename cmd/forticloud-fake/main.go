@@ -39,10 +39,15 @@ const (
 // /sys/status answers -11 to its live sessions, /cli/global/system/status answers 0.
 const DemoRestrictedAdmin = "demo-restricted-admin"
 
+// DemoADOM is an ADOM besides root that dynamic admins may be given.
+const DemoADOM = "soc"
+
 type info struct {
 	URL    string `json:"url"`
 	CAFile string `json:"ca_file"`
 	PID    int    `json:"pid"`
+	// APIKey is DemoAdmin's API key, for an api_key config; a new one each start.
+	APIKey string `json:"api_key"`
 }
 
 // config is what the flags ask for.
@@ -50,6 +55,33 @@ type config struct {
 	addr, caOut, infoOut         string
 	latency, idle                time.Duration
 	authRate, callRate, loginMax int
+	adomFirmware                 fortitest.ADOMFirmware
+}
+
+// adomFirmwares are the -adom-firmware values.
+var adomFirmwares = map[string]fortitest.ADOMFirmware{
+	"new": fortitest.ADOMAccessKnown, "old": fortitest.ADOMAccessRefused, "unbound": fortitest.ADOMAccessIgnored,
+}
+
+// adomFirmwareFlag is -adom-firmware, one of adomFirmwares' names.
+type adomFirmwareFlag struct{ to *fortitest.ADOMFirmware }
+
+func (f adomFirmwareFlag) String() string {
+	for name, v := range adomFirmwares {
+		if f.to != nil && v == *f.to {
+			return name
+		}
+	}
+	return ""
+}
+
+func (f adomFirmwareFlag) Set(v string) error {
+	m, ok := adomFirmwares[v]
+	if !ok {
+		return fmt.Errorf("want new, old or unbound")
+	}
+	*f.to = m
+	return nil
 }
 
 func main() {
@@ -79,6 +111,8 @@ func parseFlags(fs *flag.FlagSet, args []string) config {
 	fs.IntVar(&c.authRate, "auth-rate", fortitest.DefaultAuthRateLimit, "FortiLAN logins per minute (0: no limit)")
 	fs.IntVar(&c.callRate, "call-rate", fortitest.DefaultCallRateLimit, "FortiLAN calls but logins (invalidate_token) per minute (0: no limit)")
 	fs.IntVar(&c.loginMax, "login-max", fortitest.DefaultLoginMax, "FAZ sessions per admin")
+	fs.Var(adomFirmwareFlag{&c.adomFirmware}, "adom-firmware",
+		"how adding an admin binds its ADOM list: new (adom-access known), old (adom-access refused with -10), unbound (adom-access ignored, every ADOM)")
 	_ = fs.Parse(args)
 	return c
 }
@@ -107,6 +141,8 @@ func seed(s *fortitest.Server, c config) {
 	s.AddCloudToken(DemoCloudToken, 0)
 	s.AddLANUser(DemoLANAccount, DemoLANUser, DemoLANPassword, false)
 	s.AddAPIUser(DemoAPIID, DemoAPIPassword)
+	s.AddADOM(DemoADOM)
+	s.SetADOMFirmware(c.adomFirmware)
 	s.SetLatency(c.latency)
 	s.SetSessionIdle(c.idle)
 	s.SetAuthRateLimit(c.authRate)
@@ -114,13 +150,13 @@ func seed(s *fortitest.Server, c config) {
 	s.SetLoginMax(c.loginMax)
 }
 
-// announce writes the CA certificate to c.caOut and, when c.infoOut is set, {url, ca_file, pid}
-// there, whole or not at all (a reader polls for it); it returns the latter.
+// announce writes the CA certificate to c.caOut and, when c.infoOut is set, {url, ca_file, pid,
+// api_key} there, whole or not at all (a reader polls for it); it returns the latter.
 func announce(s *fortitest.Server, c config) ([]byte, error) {
 	if err := os.WriteFile(c.caOut, []byte(s.CACertPEM), 0o644); err != nil {
 		return nil, err
 	}
-	out, _ := json.Marshal(info{URL: s.URL, CAFile: c.caOut, PID: os.Getpid()})
+	out, _ := json.Marshal(info{URL: s.URL, CAFile: c.caOut, PID: os.Getpid(), APIKey: s.AddAPIKey(DemoAdmin)})
 	if c.infoOut == "" {
 		return out, nil
 	}
@@ -141,8 +177,8 @@ func report(s *fortitest.Server) {
 		case <-sig:
 			return
 		case <-tick.C:
-			fmt.Fprintf(os.Stderr, "forticloud-fake: live sessions %d, FortiLAN tokens %d, OAuth tokens %d\n",
-				s.LiveSessions(), s.LiveLANTokens(), s.LiveOAuthTokens())
+			fmt.Fprintf(os.Stderr, "forticloud-fake: live sessions %d, admins %d, FortiLAN tokens %d, OAuth tokens %d\n",
+				s.LiveSessions(), len(s.Admins()), s.LiveLANTokens(), s.LiveOAuthTokens())
 		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,11 +21,16 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("defaults %+v, want %+v", def, want)
 	}
 	c := parseFlags(flag.NewFlagSet("t", flag.ContinueOnError), []string{"-addr", "[::1]:9", "-info-out", "i.json",
-		"-latency", "20ms", "-auth-rate", "0", "-call-rate", "5", "-login-max", "2", "-session-idle", "1s", "-ca-out", "ca.pem"})
+		"-latency", "20ms", "-auth-rate", "0", "-call-rate", "5", "-login-max", "2", "-session-idle", "1s", "-ca-out", "ca.pem",
+		"-adom-firmware", "unbound"})
 	want = config{addr: "[::1]:9", caOut: "ca.pem", infoOut: "i.json", latency: 20 * time.Millisecond, idle: time.Second,
-		authRate: 0, callRate: 5, loginMax: 2}
+		authRate: 0, callRate: 5, loginMax: 2, adomFirmware: fortitest.ADOMAccessIgnored}
 	if c != want {
 		t.Errorf("flags %+v, want %+v", c, want)
+	}
+	var fw fortitest.ADOMFirmware
+	if err := (adomFirmwareFlag{&fw}).Set("newest"); err == nil {
+		t.Error("-adom-firmware newest was taken")
 	}
 }
 
@@ -62,6 +68,12 @@ func TestSeedAndAnnounce(t *testing.T) {
 	if err := json.Unmarshal(out, &got); err != nil || got.URL != s.URL || got.CAFile != c.caOut || got.PID != os.Getpid() {
 		t.Errorf("announced %s (%v)", out, err)
 	}
+	// The demo key reads the admin table, and DemoADOM can be given.
+	add := `{"id":1,"method":"add","params":[{"url":"/cli/global/system/admin/user","data":{"userid":"d1","password":"d1-pass-1234",` +
+		`"profileid":"Restricted_User","adom":[{"adom-name":"` + DemoADOM + `"}],"adom-access":"specify","rpc-permit":"read"}}]}`
+	if code := bearerCall(t, s, got.APIKey, add); code != fortitest.CodeOK {
+		t.Errorf("an add with the demo key answered %d", code)
+	}
 	if b, err := os.ReadFile(c.infoOut); err != nil || string(b) != string(out) {
 		t.Errorf("info file %q (%v), want %s", b, err, out)
 	}
@@ -89,6 +101,30 @@ func TestSeedAndAnnounce(t *testing.T) {
 			t.Errorf("login %d: %+v %v, want code %d", i+1, a, err, want)
 		}
 	}
+}
+
+// bearerCall sends a JSON-RPC body with key as Bearer and returns its code.
+func bearerCall(t *testing.T, s *fortitest.Server, key, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/jsonrpc", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a struct {
+		Result []struct {
+			Status struct{ Code int } `json:"status"`
+		} `json:"result"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || len(a.Result) != 1 {
+		t.Fatalf("HTTP %d: %v", resp.StatusCode, err)
+	}
+	return a.Result[0].Status.Code
 }
 
 func TestAnnounceWithoutInfo(t *testing.T) {
