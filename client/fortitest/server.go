@@ -109,6 +109,8 @@ type state struct {
 
 	oldPassword        OldPasswordMode // see SetOldPasswordMode
 	changeEndsSessions bool            // see SetPasswordChangeEndsSessions
+
+	fos fosState // the fake FortiGate
 }
 
 type session struct {
@@ -187,6 +189,7 @@ func NewUnstartedServer() *Server {
 		oauthAccess:    map[string]*oauthToken{},
 		oauthRefresh:   map[string]*oauthToken{},
 		oauthLiveByAPI: map[string]*oauthToken{},
+		fos:            newFOSState(),
 	}
 	return s
 }
@@ -672,6 +675,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, body
 		if s.withinCallRate(w, path) {
 			s.serveLANCall(w, r)
 		}
+	case isFortiOS(path):
+		s.serveFortiOS(w, r, path, body)
 	case path == RedirectTarget:
 		writeJSON(w, http.StatusOK, map[string]any{"redirected": true})
 	default:
