@@ -31,6 +31,11 @@ var (
 	ErrLoginLimit = errors.New("too many sessions")
 )
 
+// ErrExists is why a create was refused: an object of that name exists upstream (FortiOS -5). It
+// is not a kind: the Error is ErrRefused and carries it as Err, so that errors.Is matches both.
+// The object may be anyone's: a caller never adopts it.
+var ErrExists = errors.New("an object of that name already exists")
+
 // Error is a failed upstream call. It never holds a secret: messages from upstream are scrubbed
 // of every secret the call sent, and truncated.
 type Error struct {
