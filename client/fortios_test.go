@@ -18,10 +18,10 @@ const (
 	fosLease    = "vault_ci_x1y2"
 	fosReadOnly = "read_only"
 	// Paths of the fake FortiGate, for faults and counters.
-	fosStatusPath  = "/api/v2/monitor/system/status"
-	fosUsersPath   = "/api/v2/cmdb/system/api-user"
-	fosGenKeyPath  = "/api/v2/monitor/system/api-user/generate-key"
-	fosNotPermited = "not permitted (profile or trusthost)"
+	fosStatusPath   = "/api/v2/monitor/system/status"
+	fosUsersPath    = "/api/v2/cmdb/system/api-user"
+	fosGenKeyPath   = "/api/v2/monitor/system/api-user/generate-key"
+	fosNotPermitted = "not permitted (profile or trusthost)"
 )
 
 // fosFake is a fake FortiGate with a root api-user (super_admin), a read_only profile for the
@@ -80,7 +80,7 @@ func TestFortiOSStatus(t *testing.T) {
 			key := f.s.AddFortiOSAPIUser(fortitest.FortiOSAPIUser{Name: "remote", Profile: fortitest.FortiOSSuperAdmin,
 				TrustHosts: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
 			return client.NewFortiOS(f.s.URL, key, f.tr)
-		}, kind: client.ErrRefused, msg: fosNotPermited, calls: 1},
+		}, kind: client.ErrRefused, msg: fosNotPermitted, calls: 1},
 		{name: "a key of a deleted api-user", setup: func(f fosFake) *client.FortiOS {
 			f.s.DeleteFortiOSAPIUser(fosRoot)
 			return f.c
@@ -138,18 +138,18 @@ func TestFortiOSStatus(t *testing.T) {
 func TestFortiOSKeyNeverInURL(t *testing.T) {
 	f := newFOS(t)
 	host := strings.TrimPrefix(f.s.URL, "https://")
-	for _, base := range []string{
-		f.s.URL + "/?access_token=" + f.root,
-		f.s.URL + "?vdom=root",
-		f.s.URL + "/" + f.root,
-		"https://" + f.root + "@" + host,
-		"https://user:pass@" + host,
-		f.s.URL + "/#frag",
-		"http://" + host,
-		"https://" + host + "/%zz",
+	for _, tc := range []struct{ name, base string }{
+		{"the key as access_token", f.s.URL + "/?access_token=" + f.root},
+		{"any query", f.s.URL + "?vdom=root"},
+		{"the key in the path", f.s.URL + "/" + f.root},
+		{"the key as user info", "https://" + f.root + "@" + host},
+		{"user info", "https://user:pass@" + host},
+		{"a fragment", f.s.URL + "/#frag"},
+		{"http", "http://" + host},
+		{"not a URL", "https://" + host + "/%zz"},
 	} {
-		t.Run(base, func(t *testing.T) {
-			_, err := client.NewFortiOS(base, f.root, f.tr).Status(context.Background())
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := client.NewFortiOS(tc.base, f.root, f.tr).Status(context.Background())
 			wantKind(t, err, client.ErrRefused)
 			noSecrets(t, err, f.root, "pass")
 		})
@@ -195,7 +195,7 @@ func TestFortiOSCreateAPIUser(t *testing.T) {
 		{name: "a profile that does not exist", edit: func(u *client.APIUser) { u.AccessProfile = "nope" }, kind: client.ErrRefused, msg: "a dependency failed", calls: 1},
 		{name: "a VDOM that does not exist", edit: func(u *client.APIUser) { u.VDOMs = []string{"root", "nope"} }, kind: client.ErrRefused, msg: "a dependency failed", calls: 1},
 		{name: "a root that may only read admins", setup: func(f fosFake) { f.s.AddFortiOSProfile(fortitest.FortiOSSuperAdmin, fortitest.FortiOSRead) },
-			kind: client.ErrRefused, msg: fosNotPermited, calls: 1},
+			kind: client.ErrRefused, msg: fosNotPermitted, calls: 1},
 		{name: "name too long", edit: func(u *client.APIUser) { u.Name = strings.Repeat("a", 36) }, kind: client.ErrRefused, msg: "name"},
 		{name: "name with a dot", edit: func(u *client.APIUser) { u.Name = "a.b" }, kind: client.ErrRefused, msg: "name"},
 		{name: "no profile", edit: func(u *client.APIUser) { u.AccessProfile = "" }, kind: client.ErrRefused, msg: "accprofile"},
@@ -284,7 +284,7 @@ func TestFortiOSGetAPIUser(t *testing.T) {
 	f.s.AddFortiOSProfile(fortitest.FortiOSSuperAdmin, fortitest.FortiOSNoAccess)
 	_, err = f.c.GetAPIUser(context.Background(), fosLease)
 	wantKind(t, err, client.ErrRefused)
-	wantMessage(t, err, fosNotPermited)
+	wantMessage(t, err, fosNotPermitted)
 	for _, name := range []string{"", "..", "a/b", "a\nb"} {
 		if _, err := f.c.GetAPIUser(context.Background(), name); !errors.Is(err, client.ErrRefused) {
 			t.Errorf("GetAPIUser(%q): %v, want it refused", name, err)
@@ -369,7 +369,7 @@ func TestFortiOSMayManageAPIUsers(t *testing.T) {
 	}{
 		{"super_admin", fortitest.FortiOSReadWrite, fosRoot, true, ""},
 		{"read only on admins", fortitest.FortiOSRead, fosRoot, false, "may not manage api-users"},
-		{"no access to admins", fortitest.FortiOSNoAccess, fosRoot, false, fosNotPermited},
+		{"no access to admins", fortitest.FortiOSNoAccess, fosRoot, false, fosNotPermitted},
 		{"a name that is not the root's", fortitest.FortiOSReadWrite, "nobody", false, `"nobody" does not exist`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -476,7 +476,7 @@ func TestFortiOSGenerateKey(t *testing.T) {
 		{name: "an api-user that does not exist", target: "nobody", kind: client.ErrGone, calls: 1},
 		{name: "the root's own key", target: fosRoot, calls: 1, replaced: true},
 		{name: "the root's own key, refused", target: fosRoot, setup: func(f fosFake) { f.s.SetFortiOSOwnKeyRefused(true) },
-			kind: client.ErrRefused, msg: fosNotPermited, calls: 1},
+			kind: client.ErrRefused, msg: fosNotPermitted, calls: 1},
 		{name: "an expiry too long", expiry: client.MaxKeyExpiry + 1, kind: client.ErrRefused, msg: "expiry"},
 		{name: "a negative expiry", expiry: -1, kind: client.ErrRefused, msg: "expiry"},
 		{name: "a name with a slash", target: "a/b", kind: client.ErrRefused, msg: "api-user"},
@@ -550,8 +550,8 @@ func TestFortiOSGenerateKey(t *testing.T) {
 // answer even when its caller gives up, and what it made is answered so that it can be ended.
 func TestFortiOSCreatingCallsOutliveTheCaller(t *testing.T) {
 	const slow = 400 * time.Millisecond
-	for _, kind := range []fortitest.FaultKind{fortitest.FaultSlow, fortitest.FaultActThenSlow} {
-		t.Run("create", func(t *testing.T) {
+	for name, kind := range map[string]fortitest.FaultKind{"slow": fortitest.FaultSlow, "act then slow": fortitest.FaultActThenSlow} {
+		t.Run(name+"/create", func(t *testing.T) {
 			f := newFOS(t)
 			f.s.AddFault(fortitest.Fault{Path: fosUsersPath, Kind: kind, Delay: slow})
 			ctx, cancel := context.WithTimeout(context.Background(), slow/8)
@@ -563,7 +563,7 @@ func TestFortiOSCreatingCallsOutliveTheCaller(t *testing.T) {
 				t.Fatal("the create answered nil, and no api-user exists")
 			}
 		})
-		t.Run("generate-key", func(t *testing.T) {
+		t.Run(name+"/generate-key", func(t *testing.T) {
 			f := newFOS(t)
 			f.create(t)
 			f.s.AddFault(fortitest.Fault{Path: fosGenKeyPath, Kind: kind, Delay: slow})
