@@ -84,18 +84,33 @@ func (w *configWrite) checkType(c *configEntry) error {
 	typ, set := w.given["type"]
 	switch {
 	case w.old == nil && !set:
-		return fmt.Errorf("type: required; one of %s", strings.Join(client.ProductTypes(), ", "))
+		return fmt.Errorf("type: required; one of %s", strings.Join(servedTypes(), ", "))
 	case w.old != nil && set && typ != w.old.Type:
 		return fmt.Errorf("type: cannot change from %q to %q; delete the config and write it again", w.old.Type, typ)
 	case set:
 		c.Type = typ
 	}
 	p, ok := client.LookupProduct(c.Type)
-	if !ok {
-		return fmt.Errorf("type: unknown type %q; one of %s", c.Type, strings.Join(client.ProductTypes(), ", "))
+	if !ok || !served(p) {
+		return fmt.Errorf("type: unknown type %q; one of %s", c.Type, strings.Join(servedTypes(), ", "))
 	}
 	w.p = p
 	return nil
+}
+
+// served reports whether the engine leases p's credentials yet: FortiGate's client exists, its
+// credential kind does not.
+func served(p client.Product) bool { return p.Family != client.FamilyAPIUser }
+
+// servedTypes are the types a config may have.
+func servedTypes() []string {
+	var out []string
+	for _, t := range client.ProductTypes() {
+		if p, _ := client.LookupProduct(t); served(p) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // checkAuthMethod sets the auth method: given, kept, the product's default, or read from the

@@ -65,7 +65,7 @@ func TestCheckType(t *testing.T) {
 	runChecks(t, func(w *configWrite) func(*configEntry) error { return w.checkType }, []checkCase{
 		{name: "create", raw: map[string]any{"type": " fortilan "}, want: configEntry{Type: client.TypeFortiLAN}},
 		{name: "create without", raw: map[string]any{}, err: "type: required; one of fortianalyzer, fortimanager, fortilan, forticloud"},
-		{name: "unknown", raw: map[string]any{"type": "fortigate"}, err: `type: unknown type "fortigate"`},
+		{name: "unknown", raw: map[string]any{"type": "fortiweb"}, err: `type: unknown type "fortiweb"`},
 		{name: "kept", old: &fazEntry, c: fazEntry, raw: map[string]any{}, want: fazEntry},
 		{name: "given again", old: &fazEntry, c: fazEntry, raw: map[string]any{"type": "fortianalyzer"}, want: fazEntry},
 		{name: "changed", old: &fazEntry, c: fazEntry, raw: map[string]any{"type": "fortimanager"},

@@ -29,7 +29,8 @@ var (
 	// ErrLoginLimit: FortiAnalyzer/FortiManager refused a login because the admin already holds
 	// its maximum number of sessions (login-max).
 	ErrLoginLimit = errors.New("too many sessions")
-	// ErrExists is an object the call was to create that exists already upstream (FAZ/FMG -2).
+	// ErrExists is an object the call was to create that exists already upstream (FAZ/FMG -2,
+	// FortiOS -5).
 	// Whose it is, the call cannot tell: see the call's own documentation.
 	ErrExists = errors.New("already exists")
 )

@@ -44,6 +44,24 @@ type TokenIssuer interface {
 	Revoke(ctx context.Context, token string) error
 }
 
+// APIUserIssuer creates and ends a REST API admin of its own per lease, with its key (FortiGate
+// api-users; FortiOS implements it). The caller runs the steps, so that it can note the name it
+// chose (a WAL entry) before the first: CreateAPIUser, GenerateKey, and DeleteAPIUser if anything
+// fails after the create was sent. Errors as FortiOS's methods say.
+type APIUserIssuer interface {
+	// Status asks the FortiGate's status with the config's key.
+	Status(ctx context.Context) (StatusInfo, error)
+	// CheckKey asks it with key instead: a new root key is checked so before it is stored.
+	CheckKey(ctx context.Context, key string) (StatusInfo, error)
+	// MayManageAPIUsers reports whether the api-user name (the config's own) may create and
+	// delete api-users.
+	MayManageAPIUsers(ctx context.Context, name string) error
+	CreateAPIUser(ctx context.Context, u APIUser) error
+	GenerateKey(ctx context.Context, name string, expiryMinutes int) (string, error)
+	GetAPIUser(ctx context.Context, name string) (*APIUser, error)
+	DeleteAPIUser(ctx context.Context, name string) error
+}
+
 // Client is one config's client of its product: a transport and the issuer it feeds.
 type Client struct {
 	Product   Product
@@ -52,6 +70,7 @@ type Client struct {
 	Sessions  SessionIssuer // set for FamilySession
 	Admins    AdminTable    // set for FamilySession
 	Tokens    TokenIssuer   // set for FamilyToken
+	APIUsers  APIUserIssuer // set for FamilyAPIUser
 
 	oauthT *Transport // IAM's own, when url's TLS settings must not apply to auth_url
 }
@@ -86,8 +105,12 @@ func New(s Settings) (*Client, error) {
 	}
 	c.OAuth = NewOAuth(orDefault(s.AuthURL, DefaultAuthURL), oauthT)
 	c.Sessions, c.Tokens = newIssuers(p, s, t, c.OAuth)
+	if p.Family == FamilyAPIUser {
+		c.APIUsers = NewFortiOS(s.URL, s.APIKey, t)
+	}
 	if s.Observer != nil {
 		c.Sessions, c.Tokens = observe(p.Type, s.Observer, c.Sessions, c.Tokens)
+		c.APIUsers = observeAPIUsers(p.Type, s.Observer, c.APIUsers)
 	}
 	if c.Sessions != nil {
 		c.Admins = &adminTable{JSONRPC: NewJSONRPC(p.Type, s.URL, t), method: s.AuthMethod, apiKey: s.APIKey, sessions: c.Sessions}

@@ -129,3 +129,72 @@ func (o observedTokens) Revoke(ctx context.Context, token string) error {
 	o.obs(o.product, "revoke", Outcome(err), time.Since(start))
 	return err
 }
+
+// observeAPIUsers wraps au, when set, so that obs hears of its every operation: "status" (the
+// status calls and reads), "issue" (creates and keys), "revoke" (deletes).
+func observeAPIUsers(product string, obs Observer, au APIUserIssuer) APIUserIssuer {
+	if au == nil {
+		return nil
+	}
+	return observedAPIUsers{APIUserIssuer: au, product: product, obs: obs}
+}
+
+type observedAPIUsers struct {
+	APIUserIssuer
+	product string
+	obs     Observer
+}
+
+// done tells obs that operation ended with err, having started at start.
+func (o observedAPIUsers) done(operation string, start time.Time, err error) {
+	o.obs(o.product, operation, Outcome(err), time.Since(start))
+}
+
+func (o observedAPIUsers) Status(ctx context.Context) (StatusInfo, error) {
+	start := time.Now()
+	info, err := o.APIUserIssuer.Status(ctx)
+	o.done("status", start, err)
+	return info, err
+}
+
+func (o observedAPIUsers) CheckKey(ctx context.Context, key string) (StatusInfo, error) {
+	start := time.Now()
+	info, err := o.APIUserIssuer.CheckKey(ctx, key)
+	o.done("status", start, err)
+	return info, err
+}
+
+func (o observedAPIUsers) MayManageAPIUsers(ctx context.Context, name string) error {
+	start := time.Now()
+	err := o.APIUserIssuer.MayManageAPIUsers(ctx, name)
+	o.done("status", start, err)
+	return err
+}
+
+func (o observedAPIUsers) CreateAPIUser(ctx context.Context, u APIUser) error {
+	start := time.Now()
+	err := o.APIUserIssuer.CreateAPIUser(ctx, u)
+	o.done("issue", start, err)
+	return err
+}
+
+func (o observedAPIUsers) GenerateKey(ctx context.Context, name string, expiryMinutes int) (string, error) {
+	start := time.Now()
+	key, err := o.APIUserIssuer.GenerateKey(ctx, name, expiryMinutes)
+	o.done("issue", start, err)
+	return key, err
+}
+
+func (o observedAPIUsers) GetAPIUser(ctx context.Context, name string) (*APIUser, error) {
+	start := time.Now()
+	u, err := o.APIUserIssuer.GetAPIUser(ctx, name)
+	o.done("status", start, err)
+	return u, err
+}
+
+func (o observedAPIUsers) DeleteAPIUser(ctx context.Context, name string) error {
+	start := time.Now()
+	err := o.APIUserIssuer.DeleteAPIUser(ctx, name)
+	o.done("revoke", start, err)
+	return err
+}

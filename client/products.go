@@ -15,6 +15,8 @@ const (
 	TypeFortiLAN = "fortilan"
 	// TypeFortiCloud is FortiCloud IAM itself: its OAuth tokens, for any FortiCloud API.
 	TypeFortiCloud = "forticloud"
+	// TypeFortiGate is FortiGate, through the FortiOS REST API.
+	TypeFortiGate = "fortigate"
 )
 
 // Auth methods, as the config's `auth_method` names them.
@@ -29,12 +31,13 @@ const (
 	AuthEmailUser = "email_user"
 	// AuthIAMUser is a FortiLAN login as an IAM user.
 	AuthIAMUser = "iam_user"
-	// AuthAPIKey is a REST API admin's key, sent as Authorization: Bearer. On FortiAnalyzer and
-	// FortiManager it opens no session: it serves the admin table (dynamic_admin roles) only.
+	// AuthAPIKey is a REST API admin's key, sent as Authorization: Bearer: FortiGate's only
+	// method. On FortiAnalyzer and FortiManager it opens no session: it serves the admin table
+	// (dynamic_admin roles) only.
 	AuthAPIKey = "api_key"
 )
 
-// Family says what a product leases: a JSON-RPC session or an access token.
+// Family says what a product leases: a JSON-RPC session, an access token, or an API user.
 type Family int
 
 const (
@@ -42,6 +45,9 @@ const (
 	FamilySession Family = iota + 1
 	// FamilyToken is a product that leases access tokens.
 	FamilyToken
+	// FamilyAPIUser is a product that leases a REST API admin of its own per lease, with its key
+	// (FortiGate's api-users): created for the lease, deleted when it ends.
+	FamilyAPIUser
 )
 
 // Product is one row of what the engine supports: adding a product is adding a row here and
@@ -71,6 +77,8 @@ var products = []Product{
 		DefaultClientID: "fortilancloud"},
 	{Type: TypeFortiCloud, Family: FamilyToken,
 		AuthMethods: []string{AuthAPIUser}, DefaultAuthMethod: AuthAPIUser},
+	{Type: TypeFortiGate, Family: FamilyAPIUser, UsesURL: true,
+		AuthMethods: []string{AuthAPIKey}, DefaultAuthMethod: AuthAPIKey},
 }
 
 // LookupProduct finds a product by type.

@@ -34,16 +34,24 @@ func sendContext(ctx context.Context, creates bool) context.Context {
 	return ctx
 }
 
-// isAnswer reports whether resp is the call's answer rather than a failure to retry: any status
-// but 429 and 5xx. A JSON-RPC result on a 5xx is the answer too, but not on a 503, whose status
-// is about load whatever the body says [docs/upstream.md §1].
-func isAnswer(rpc bool, resp *response) bool {
+// isAnswer reports whether resp is r's answer rather than a failure to retry: any status but
+// 429 and 5xx. A JSON-RPC result, or a FortiOS answer naming a CLI error (a refusal, not a
+// failure), on a 5xx is the answer too, but not on a 503, whose status is about load whatever
+// the body says [docs/upstream.md §1, §6].
+func isAnswer(r request, resp *response) bool {
 	if resp.status != http.StatusTooManyRequests && resp.status < 500 {
 		return true
 	}
-	if rpc && resp.status >= 500 && resp.status != http.StatusServiceUnavailable {
+	if resp.status < 500 || resp.status == http.StatusServiceUnavailable {
+		return false
+	}
+	switch {
+	case r.rpc:
 		_, err := ParseRPC(resp.body)
 		return err == nil
+	case r.fortios:
+		a, err := ParseFortiOS(resp.body)
+		return err == nil && a.Code != 0
 	}
 	return false
 }

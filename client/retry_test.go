@@ -78,7 +78,7 @@ func TestIsAnswer(t *testing.T) {
 		{"a JSON-RPC result on a 500 of another API", false, 500, rpcBody, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := isAnswer(tc.rpc, &response{status: tc.status, body: []byte(tc.body)}); got != tc.want {
+			if got := isAnswer(request{rpc: tc.rpc}, &response{status: tc.status, body: []byte(tc.body)}); got != tc.want {
 				t.Errorf("isAnswer = %v, want %v", got, tc.want)
 			}
 		})

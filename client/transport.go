@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -150,11 +151,12 @@ func (t *Transport) Close() {
 	t.h1.CloseIdleConnections()
 }
 
-// request is one JSON POST.
+// request is one HTTP request with a JSON body (POST, the default) or none (a nil body).
 type request struct {
 	op      string // for errors: "fortilan: login"
+	method  string // "" is POST
 	url     string
-	body    any
+	body    any      // nil: no body
 	bearer  string   // Authorization: Bearer, if set
 	secrets []string // scrubbed from any upstream message
 	http1   bool
@@ -172,6 +174,10 @@ type request struct {
 	// rpc marks a JSON-RPC call, whose answer says how it went whatever the HTTP status: a
 	// 5xx (but 503) carrying a JSON-RPC result is that result, not a failure to retry.
 	rpc bool
+	// fortios marks a FortiOS REST call, whose errors keep the answer's shape: a 5xx (but 503)
+	// carrying a FortiOS answer with a CLI error code is that refusal, the answer, not a
+	// failure to retry.
+	fortios bool
 	// beforeRetry runs before each retry (a login limiter's wait, the first one being the
 	// caller's); an error ends the call.
 	beforeRetry func(context.Context) error
@@ -203,9 +209,12 @@ type response struct {
 // budget is slept then cut, not refused at once; and one http.Client timeout serves every
 // attempt, where a call that creates waits its whole budget.
 func (t *Transport) post(ctx context.Context, r request) (*response, error) {
-	payload, err := json.Marshal(r.body)
-	if err != nil {
-		return nil, &Error{Op: r.op, Kind: ErrProtocol, Err: fmt.Errorf("encode request: %w", err)}
+	var payload []byte
+	if r.body != nil {
+		var err error
+		if payload, err = json.Marshal(r.body); err != nil {
+			return nil, &Error{Op: r.op, Kind: ErrProtocol, Err: fmt.Errorf("encode request: %w", err)}
+		}
 	}
 	// The deadline bounds the whole call, the last attempt included. ctx says whether anyone
 	// still wants the call; sendCtx bounds what is sent.
@@ -260,7 +269,7 @@ func (t *Transport) attempt(ctx context.Context, r request, payload []byte) (*re
 	if err != nil {
 		return nil, err
 	}
-	if isAnswer(r.rpc, resp) {
+	if isAnswer(r, resp) {
 		return resp, nil
 	}
 	err = statusError(r, resp)
@@ -292,11 +301,18 @@ func (t *Transport) once(ctx context.Context, r request, payload []byte) (*respo
 		ctx, cancel = context.WithTimeout(ctx, t.timeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(payload))
+	method := cmp.Or(r.method, http.MethodPost)
+	var reqBody io.Reader
+	if payload != nil {
+		reqBody = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.url, reqBody)
 	if err != nil {
 		return nil, &Error{Op: r.op, Kind: ErrProtocol, Err: fmt.Errorf("build request: %w", err)}
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
 	if r.bearer != "" {

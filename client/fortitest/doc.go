@@ -14,7 +14,10 @@
 //   - FortiLAN Cloud: POST /api/v1/auth, POST /api/v1/auth/invalidate_token, any other
 //     /api/v1/* call as "a call that needs a token", and the auth rate limit;
 //   - FortiCloud IAM OAuth: POST /api/v1/oauth/token/ (password and refresh_token grants) and
-//     POST /api/v1/oauth/revoke_token/, with one live token per API user.
+//     POST /api/v1/oauth/revoke_token/, with one live token per API user;
+//   - FortiGate's REST API under /api/v2/: the status call, api-users (create, read, delete,
+//     generate-key replacing the key), access profiles, Bearer keys per api-user (never in the
+//     URL), trusthosts and firmware that differs on key expiry (see FortiOSAPIUser).
 //
 // It is written to be faithful to the project's account of the upstream APIs,
 // docs/upstream.md: request and answer shapes, status codes (JSON-RPC always answers

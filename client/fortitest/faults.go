@@ -27,8 +27,10 @@ const (
 	// wait (a login then opens a session nobody reads).
 	FaultSlow
 	// FaultCode answers a JSON-RPC call with HTTP Status (200 if 0) and JSON-RPC code RPCCode
-	// (-11, ...); any other call with HTTP Status (500 if 0 or not an HTTP status). Message, if
-	// set, is the message sent.
+	// (-11, ...); a FortiOS call (/api/v2/) with HTTP Status (500 if 0 or not an HTTP status)
+	// and a FortiOS error answer whose CLI error is RPCCode (none if 0); any other call with
+	// HTTP Status (500 if 0 or not an HTTP status). Message, if set, is the message sent (as
+	// FortiOS's cli_error).
 	FaultCode
 	// Fault401 answers 401 with {"error": Message or "unauthorized"}.
 	Fault401
@@ -157,6 +159,10 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f *Fault, rp
 	case FaultCode:
 		if rpc != nil {
 			writeJSON(w, f.statusOr(http.StatusOK), rpcAnswer(rpc, f.RPCCode, f.message("fault injected by fortitest"), nil, ""))
+			return
+		}
+		if isFortiOS(r.URL.Path) {
+			writeJSON(w, f.statusOr(http.StatusInternalServerError), fosFault(r, f))
 			return
 		}
 		writeJSON(w, f.statusOr(http.StatusInternalServerError), map[string]string{"error": f.message("fault injected by fortitest")})

@@ -113,6 +113,8 @@ type state struct {
 	oldPassword        OldPasswordMode // see SetOldPasswordMode
 	changeEndsSessions bool            // see SetPasswordChangeEndsSessions
 	adomFirmware       ADOMFirmware    // see SetADOMFirmware
+
+	fos fosState // the fake FortiGate
 }
 
 type session struct {
@@ -193,6 +195,7 @@ func NewUnstartedServer() *Server {
 		oauthAccess:    map[string]*oauthToken{},
 		oauthRefresh:   map[string]*oauthToken{},
 		oauthLiveByAPI: map[string]*oauthToken{},
+		fos:            newFOSState(),
 	}
 	return s
 }
@@ -691,6 +694,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, body
 		if s.withinCallRate(w, path) {
 			s.serveLANCall(w, r)
 		}
+	case isFortiOS(path):
+		s.serveFortiOS(w, r, path, body)
 	case path == RedirectTarget:
 		writeJSON(w, http.StatusOK, map[string]any{"redirected": true})
 	default:
