@@ -344,7 +344,7 @@ func TestConfigRotationRead(t *testing.T) {
 		t.Fatalf("a schedule did not replace the period: %v", r)
 	}
 	got := e.readTime("x", "next_rotation")
-	if got.Hour() != 3 || got.Minute() != 30 || got.Sub(time.Now()) > 24*time.Hour || got.Before(time.Now()) {
+	if got.Hour() != 3 || got.Minute() != 30 || time.Until(got) > 24*time.Hour || got.Before(time.Now()) {
 		t.Fatalf("next_rotation %s is not the next 03:30 UTC", got)
 	}
 
