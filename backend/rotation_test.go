@@ -536,3 +536,22 @@ func TestRotateCredential(t *testing.T) {
 		}
 	}
 }
+
+// After an upgrade to Enterprise, the next write hands the engine's schedule to Vault with its
+// due time, so that the move neither skips nor repeats a rotation.
+func TestRotationMovesToVault(t *testing.T) {
+	sys := newRotationSystemView(errCE)
+	e := newRotationEnv(t, sys)
+	e.writeScheduled("x", "rotation_period", "24h")
+	due := time.Now().Add(3 * time.Hour).Unix()
+	e.edit("x", func(c *configEntry) { c.NextRotation = due })
+
+	sys.set(func(v *rotationSystemView) { v.registerErr = nil })
+	e.ok(logical.UpdateOperation, "config/x", map[string]any{"request_timeout": 10, "verify_connection": false})
+	if got := e.stored("x").RotationScheduler; got != schedulerVault {
+		t.Fatalf("rotation_scheduler %q", got)
+	}
+	if got := sys.registered[0].MigratedLegacyNextRotationTime; got.Unix() != due {
+		t.Fatalf("registered with next rotation %s, want the engine's %s", got, time.Unix(due, 0))
+	}
+}
