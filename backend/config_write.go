@@ -62,7 +62,7 @@ func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []stri
 	}
 	for _, check := range []func(*configEntry) error{
 		w.checkType, w.checkAuthMethod, w.checkCredentials, w.checkURL, w.checkIAM, w.checkRedirect,
-		w.checkCredentialsSet, w.checkTLS, w.checkRequestTimeout, w.checkRateLimits, w.checkPasswordPolicy, w.forgetProbe,
+		w.checkCredentialsSet, w.checkTLS, w.checkRequestTimeout, w.checkRateLimits, w.checkPasswordPolicy, w.forgetProbe, w.checkRotation,
 	} {
 		if err := check(c); err != nil {
 			return nil, nil, err

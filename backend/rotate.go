@@ -31,8 +31,8 @@ type rotationWAL struct {
 	StartedAt   int64  `json:"started_at"` // UNIX seconds
 }
 
-// rotation is a password change under way: its WAL entry and the connection it uses.
-type rotation struct {
+// passwordChange is a password change under way: its WAL entry and the connection it uses.
+type passwordChange struct {
 	w   rotationWAL
 	id  string // of the WAL entry
 	rpc *client.JSONRPC
@@ -105,7 +105,7 @@ func rotationBudget(c *configEntry) time.Duration {
 }
 
 // beginRotation logs in as the root admin and writes the WAL entry that covers the change.
-func (b *backend) beginRotation(ctx context.Context, s logical.Storage, name string, c *configEntry, pass string) (*rotation, error) {
+func (b *backend) beginRotation(ctx context.Context, s logical.Storage, name string, c *configEntry, pass string) (*passwordChange, error) {
 	w := rotationWAL{Config: name, endpoint: c.endpoint(), Username: c.Username,
 		OldPassword: c.Password, NewPassword: pass, StartedAt: time.Now().Unix()}
 	r, err := b.rotationConn(w)
@@ -126,18 +126,18 @@ func (b *backend) beginRotation(ctx context.Context, s logical.Storage, name str
 
 // rotationConn is a connection to the upstream of w, apart from the config's cached one,
 // which keeps the old password.
-func (b *backend) rotationConn(w rotationWAL) (*rotation, error) {
+func (b *backend) rotationConn(w rotationWAL) (*passwordChange, error) {
 	s := w.endpoint.settings()
 	t, err := client.NewTransport(client.Options{TLS: s.TLS, Timeout: s.Timeout})
 	if err != nil {
 		return nil, fmt.Errorf("rotate-root: config %q: %w", w.Config, err)
 	}
-	return &rotation{w: w, rpc: client.NewJSONRPC(w.Type, w.URL, t), t: t}, nil
+	return &passwordChange{w: w, rpc: client.NewJSONRPC(w.Type, w.URL, t), t: t}, nil
 }
 
 // completeRotation sends the change, checks which password upstream now takes, and stores the
 // new one, or leaves things as they were.
-func (b *backend) completeRotation(ctx context.Context, s logical.Storage, c *configEntry, r *rotation) (*configEntry, error) {
+func (b *backend) completeRotation(ctx context.Context, s logical.Storage, c *configEntry, r *passwordChange) (*configEntry, error) {
 	w := r.w
 	setErr := r.rpc.SetAdminPassword(ctx, w.Session, w.Username, w.NewPassword, w.OldPassword)
 	if errors.Is(setErr, client.ErrRefused) {
@@ -176,7 +176,7 @@ func errText(err error) string {
 // workingPassword logs in with the new password, then, if upstream refuses it, the old one,
 // and answers the one that worked (logged out again at once). An error means neither login
 // answered clearly, or upstream refused both: nothing can be known yet.
-func (b *backend) workingPassword(ctx context.Context, r *rotation) (string, error) {
+func (b *backend) workingPassword(ctx context.Context, r *passwordChange) (string, error) {
 	var errs []error
 	for _, p := range []string{r.w.NewPassword, r.w.OldPassword} {
 		sid, err := r.rpc.LoginUser(ctx, r.w.Username, p)
@@ -193,7 +193,7 @@ func (b *backend) workingPassword(ctx context.Context, r *rotation) (string, err
 }
 
 // putBack restores the old password upstream after Vault could not store the new one.
-func (b *backend) putBack(ctx context.Context, s logical.Storage, r *rotation, cause error) error {
+func (b *backend) putBack(ctx context.Context, s logical.Storage, r *passwordChange, cause error) error {
 	if err := b.setPassword(ctx, r, r.w.NewPassword, r.w.OldPassword); err != nil {
 		b.Logger().Error("rotate-root: could not store the new password nor restore the old one upstream; the WAL entry will settle it",
 			"config", r.w.Config, "store_error", cause, "restore_error", err)
@@ -205,7 +205,7 @@ func (b *backend) putBack(ctx context.Context, s logical.Storage, r *rotation, c
 
 // setPassword changes the admin's password from one to another, in a session of its own: the
 // change that is being undone may have ended the rotation's.
-func (b *backend) setPassword(ctx context.Context, r *rotation, from, to string) error {
+func (b *backend) setPassword(ctx context.Context, r *passwordChange, from, to string) error {
 	sid, err := r.rpc.LoginUser(ctx, r.w.Username, from)
 	if err != nil {
 		return fmt.Errorf("log in: %w", err)
@@ -216,7 +216,7 @@ func (b *backend) setPassword(ctx context.Context, r *rotation, from, to string)
 
 // endRotation logs the rotation's root session out and drops its WAL entry: upstream and Vault
 // agree. An entry that cannot be dropped is settled again later, harmlessly.
-func (b *backend) endRotation(ctx context.Context, s logical.Storage, r *rotation) {
+func (b *backend) endRotation(ctx context.Context, s logical.Storage, r *passwordChange) {
 	b.logoutQuietly(ctx, r, r.w.Session)
 	if r.id == "" {
 		return
@@ -228,7 +228,7 @@ func (b *backend) endRotation(ctx context.Context, s logical.Storage, r *rotatio
 
 // logoutQuietly ends sid, which may be gone already (a password change may end the admin's
 // sessions); a failure only leaves it to idle out.
-func (b *backend) logoutQuietly(ctx context.Context, r *rotation, sid string) {
+func (b *backend) logoutQuietly(ctx context.Context, r *passwordChange, sid string) {
 	if sid == "" {
 		return
 	}
@@ -236,22 +236,6 @@ func (b *backend) logoutQuietly(ctx context.Context, r *rotation, sid string) {
 	if err != nil && !errors.Is(err, client.ErrGone) {
 		b.Logger().Warn("rotate-root: logout failed; the session will idle out upstream", "config", r.w.Config, "error", err)
 	}
-}
-
-// storeConfig stores c as config name and drops the cached one, under b.mu so that no request
-// puts the old one back.
-func (b *backend) storeConfig(ctx context.Context, s logical.Storage, name string, c *configEntry) error {
-	entry, err := logical.StorageEntryJSON(configPrefix+name, c)
-	if err != nil {
-		return fmt.Errorf("encode config %q: %w", name, err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := s.Put(ctx, entry); err != nil {
-		return fmt.Errorf("store config %q: %w", name, err)
-	}
-	b.dropConfigLocked(name)
-	return nil
 }
 
 // pauseCreds holds back creds of config name (which take it shared, credsDuringRotation) while

@@ -38,21 +38,11 @@ func (e *env) takes(password string) bool {
 	return true
 }
 
-// stored is the config's stored password.
-func (e *env) stored(name string) string {
-	e.t.Helper()
-	c, err := readConfig(context.Background(), e.s, name)
-	if err != nil || c == nil {
-		e.t.Fatalf("read config %q: %v %v", name, c, err)
-	}
-	return c.Password
-}
-
 // agree checks that upstream takes the stored password of config c and no other one the test
 // knows of, that no WAL entry is left, and that no session is left live upstream.
 func (e *env) agree(c string, others ...string) {
 	e.t.Helper()
-	p := e.stored(c)
+	p := e.stored(c).Password
 	if !e.takes(p) {
 		e.t.Fatalf("upstream refuses the stored password")
 	}
@@ -92,11 +82,14 @@ func TestRotateRoot(t *testing.T) {
 						t.Fatalf("answer %v: want last_rotated and password_set", resp.Data)
 					}
 					for k, v := range resp.Data {
-						if s, ok := v.(string); ok && (strings.Contains(s, e.stored("c")) || k == "password") {
+						if s, ok := v.(string); ok && (strings.Contains(s, e.stored("c").Password) || k == "password") {
 							t.Fatalf("answer shows the password in %q", k)
 						}
 					}
-					if e.stored("c") == adminPassword || e.takes(adminPassword) {
+					if !strings.Contains(e.metrics(), `forticloud_rotations_total{config="c",outcome="success",scheduler="manual"} 1`) {
+						t.Fatal("the rotation is not counted in the metrics")
+					}
+					if e.stored("c").Password == adminPassword || e.takes(adminPassword) {
 						t.Fatal("the old password is still stored or taken upstream")
 					}
 					after := e.creds("r")
@@ -133,7 +126,7 @@ func TestRotateRootRefused(t *testing.T) {
 	cfg["username"] = "weak"
 	e.ok(logical.UpdateOperation, "config/weak", cfg)
 	e.fails(logical.UpdateOperation, "rotate-root/weak", nil, "nothing changed")
-	if e.stored("weak") != adminPassword {
+	if e.stored("weak").Password != adminPassword {
 		t.Fatal("a refused rotation changed the stored password")
 	}
 	if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != 0 || e.fake.LiveSessions() != 0 {
@@ -220,7 +213,7 @@ func TestRotateRootFaults(t *testing.T) {
 				e.revokeAllNoneLive(t, l)
 			}
 			e.agree("c", adminPassword)
-			if tt.wantErr == "" && e.stored("c") == adminPassword {
+			if tt.wantErr == "" && e.stored("c").Password == adminPassword {
 				t.Fatal("a rotation that succeeded left the old password stored")
 			}
 		})
@@ -238,7 +231,7 @@ func TestRotateRootCallerLeaves(t *testing.T) {
 	defer cancel()
 	_, _ = e.b.HandleRequest(ctx, &logical.Request{Operation: logical.UpdateOperation, Path: "rotate-root/c", Storage: e.s})
 	e.agree("c", adminPassword)
-	if e.stored("c") == adminPassword {
+	if e.stored("c").Password == adminPassword {
 		t.Fatal("the rotation stopped when its caller left")
 	}
 }
@@ -259,7 +252,7 @@ func TestRotateRootCallerLeavesBeforeChange(t *testing.T) {
 		t.Fatal("the change was sent for a caller that had left")
 	}
 	e.agree("c", adminPassword)
-	if e.stored("c") != adminPassword {
+	if e.stored("c").Password != adminPassword {
 		t.Fatal("the stored password changed")
 	}
 }
@@ -348,7 +341,7 @@ func TestNewPassword(t *testing.T) {
 		t.Fatalf("read: %v", r.Data)
 	}
 	e.ok(logical.UpdateOperation, "rotate-root/c", nil)
-	if e.stored("c") != "Policy-Made-Passw0rd!" {
+	if e.stored("c").Password != "Policy-Made-Passw0rd!" {
 		t.Fatal("rotate-root did not use the config's password_policy")
 	}
 	e.agree("c", adminPassword)
