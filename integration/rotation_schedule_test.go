@@ -148,4 +148,3 @@ func TestHARotation(t *testing.T) {
 	}
 	t.Logf("%d rotations: %d on %s before it died, the rest on %s", total, before, active.name, next.name)
 }
-
