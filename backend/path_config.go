@@ -383,6 +383,12 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	if d.Get("verify_connection").(bool) {
 		warning, err := b.verify(ctx, req.Storage, name, c)
 		if err != nil {
+			if _, gave := d.GetOk("password"); gave && old != nil && old.LastRotated != 0 {
+				// Most likely a copy of the password from before Vault rotated it (a Terraform
+				// variable, a script): written unchecked, it would replace the only working one.
+				return logical.ErrorResponse("verify_connection: %s: this config's password was rotated by Vault (last_rotated %s), "+
+					"so a copy from before no longer logs in: leave password out of the write to keep the stored one", err, unixRFC3339(old.LastRotated)), nil
+			}
 			return logical.ErrorResponse("verify_connection: %s (fix the config, or write it with verify_connection=false)", err), nil
 		}
 		if warning != "" {

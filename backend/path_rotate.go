@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -55,6 +56,10 @@ const rotationByHand = "manual"
 func (b *backend) pathRotateRootWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get("name").(string)
 	c, err := b.rotateRoot(ctx, req.Storage, name)
+	var coded logical.HTTPCodedError
+	if errors.As(err, &coded) && coded.Code() == http.StatusNotFound {
+		return nil, err // no config: no series in the metrics for a name anyone may write
+	}
 	if err != nil {
 		b.metrics.rotated(name, rotationFailed, rotationByHand)
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -87,13 +88,26 @@ func TestHARotation(t *testing.T) {
 	cfg["rotation_period"] = int(period.Seconds())
 	configure(t, standbys[0].client, "forticloud", "faz", cfg) // forwarded to the active node
 
-	done := func(n *haNode) int {
+	doneAt := func(n *haNode) []time.Time {
 		b, err := os.ReadFile(n.logPath)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return strings.Count(string(b), "scheduled rotation done")
+		var at []time.Time
+		for _, line := range strings.Split(string(b), "\n") {
+			if !strings.Contains(line, "scheduled rotation done") {
+				continue
+			}
+			ts, _, _ := strings.Cut(line, " ")
+			when, err := time.Parse(time.RFC3339Nano, ts)
+			if err != nil {
+				t.Fatalf("%s: a log line without a time: %q", n.logPath, line)
+			}
+			at = append(at, when)
+		}
+		return at
 	}
+	done := func(n *haNode) int { return len(doneAt(n)) }
 	waitFor(t, 150*time.Second, "a scheduled rotation on "+active.name, func() bool { return done(active) > 0 })
 	if takes(t, f, adminPassword) {
 		t.Fatal("upstream still takes the old password after a scheduled rotation")
@@ -130,6 +144,17 @@ func TestHARotation(t *testing.T) {
 	// rotations logged.
 	if sets := f.Handled(setAdminPath); sets != total {
 		t.Fatalf("the fake saw %d password changes for %d rotations logged", sets, total)
+	}
+	// Once per due time: no two rotations, on any node, closer than the period.
+	var all []time.Time
+	for _, n := range append([]*haNode{active}, standbys...) {
+		all = append(all, doneAt(n)...)
+	}
+	slices.SortFunc(all, time.Time.Compare)
+	for i := 1; i < len(all); i++ {
+		if gap := all[i].Sub(all[i-1]); gap < period-time.Second {
+			t.Fatalf("two rotations %s apart, within one rotation_period (%s)", gap, period)
+		}
 	}
 	if other := standbys[0]; other == next {
 		if k := done(standbys[1]); k != 0 {
