@@ -18,15 +18,22 @@ import (
 // setAdminPath is the fake's fault path of a password change of the tests' admin.
 const setAdminPath = "jsonrpc:/cli/global/system/admin/user/" + adminUser
 
-// takes reports whether the fake lets the tests' admin log in with password (logged out again).
-func (e *env) takes(password string) bool {
+// fakeRPC is a JSON-RPC client of the fake, apart from the engine's: the tests' own view of
+// what upstream takes.
+func (e *env) fakeRPC() *client.JSONRPC {
 	e.t.Helper()
 	conn, err := client.New(client.Settings{Type: "fortianalyzer", URL: e.fake.URL, TLS: client.TLSConfig{CACert: e.fake.CACertPEM}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer conn.Close()
-	rpc := client.NewJSONRPC("fortianalyzer", e.fake.URL, conn.Transport)
+	e.t.Cleanup(conn.Close)
+	return client.NewJSONRPC("fortianalyzer", e.fake.URL, conn.Transport)
+}
+
+// takes reports whether the fake lets the tests' admin log in with password (logged out again).
+func (e *env) takes(password string) bool {
+	e.t.Helper()
+	rpc := e.fakeRPC()
 	sid, err := rpc.LoginUser(context.Background(), adminUser, password)
 	if err != nil {
 		if !errors.Is(err, client.ErrRefused) {
@@ -455,12 +462,7 @@ func (e *env) setUpstream(from, to string) {
 	if from == to {
 		return
 	}
-	conn, err := client.New(client.Settings{Type: "fortianalyzer", URL: e.fake.URL, TLS: client.TLSConfig{CACert: e.fake.CACertPEM}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer conn.Close()
-	rpc := client.NewJSONRPC("fortianalyzer", e.fake.URL, conn.Transport)
+	rpc := e.fakeRPC()
 	sid, err := rpc.LoginUser(context.Background(), adminUser, from)
 	if err != nil {
 		e.t.Fatal(err)
