@@ -35,24 +35,27 @@ summarise() {
 }
 
 # Every build first: a version that does not build stops the run before any suite starts.
-declare -A bin
+bins=()
 for v in "$@"; do
   start=$SECONDS
-  bin[$v]=$("$here/get-vault.sh" "$v")
-  log "Vault $v: ${bin[$v]} ($((SECONDS - start))s)"
+  bins+=("$("$here/get-vault.sh" "$v")")
+  log "Vault $v: ${bins[${#bins[@]} - 1]} ($((SECONDS - start))s)"
 done
 tfrc=$(if command -v terraform >/dev/null; then "$here/get-terraform-provider-vault.sh"; fi)
 
 cd "$here/.."
 failed=0
 summary=()
+i=0
 for v in "$@"; do
+  bin=${bins[i]}
+  i=$((i + 1))
   out="$logs/vault-$v.log"
   start=$SECONDS
   log "Vault $v: go test ./integration/... (log: $out)"
   rc=0
   # shellcheck disable=SC2086 # TESTFLAGS is a list of flags
-  VAULT_BIN="${bin[$v]}" TF_CLI_CONFIG_FILE="$tfrc" \
+  VAULT_BIN="$bin" TF_CLI_CONFIG_FILE="$tfrc" \
     go test -count=1 -timeout 20m -v ${TESTFLAGS:-} ./integration/... >"$out" 2>&1 || rc=$?
   [ "$rc" -eq 0 ] || failed=1
   summary+=("$(summarise "$v" "$out" "$rc" $((SECONDS - start)))")
