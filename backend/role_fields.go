@@ -166,15 +166,14 @@ func parseTrustedHost(h string) (netip.Prefix, error) {
 		p, err = netip.ParsePrefix(h)
 	} else {
 		var a netip.Addr
-		if a, err = netip.ParseAddr(h); err == nil {
-			p = netip.PrefixFrom(a, a.BitLen())
+		if a, err = netip.ParseAddr(h); err == nil && a.Zone() != "" {
+			return p, fmt.Errorf("%q has a zone, which a trusted host cannot", h)
 		}
+		p = netip.PrefixFrom(a, a.BitLen())
 	}
 	switch {
 	case err != nil:
 		return p, fmt.Errorf("%q is not a CIDR (such as 10.20.0.0/16 or 2001:db8::/48) or an address", h)
-	case p.Addr().Zone() != "":
-		return p, fmt.Errorf("%q has a zone", h)
 	case p.Addr().Is4In6():
 		return p, fmt.Errorf("%q is IPv4 written as IPv6; give it as IPv4", h)
 	case p.Masked() != p:

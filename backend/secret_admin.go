@@ -155,18 +155,30 @@ func (e *widerError) Error() string {
 		"does not bind what the role asks as the engine sends it (see the guide on ADOM binding by firmware)", e.name, e.why)
 }
 
-// adminError is what creds answer for err, a failure to create an admin of config.
+// adminError is what creds answer for err, a failure to create an admin of config, saying what
+// to check where the upstream's code tells.
 func adminError(config string, err error) error {
 	var wider *widerError
+	var ce *client.Error
 	switch {
 	case errors.As(err, &wider):
 		return logical.CodedError(http.StatusBadGateway, err.Error())
-	case errors.Is(err, client.ErrRefused):
+	case !errors.Is(err, client.ErrRefused) || !errors.As(err, &ce):
+		return upstreamError(config, err)
+	case ce.Code == codeNoPermission:
 		return logical.CodedError(http.StatusBadGateway, fmt.Sprintf("%s: config/%s's root must be allowed to manage admins "+
-			"(read-write System Settings, as Super_User), and the role's admin_profile and adoms must exist upstream", err, config))
+			"(read-write System Settings, as Super_User)", err, config))
+	case ce.Code == codeInvalidData:
+		return logical.CodedError(http.StatusBadGateway, fmt.Sprintf("%s: check that the role's admin_profile and adoms exist upstream", err))
 	}
-	return upstreamError(config, err)
+	return logical.CodedError(http.StatusBadGateway, err.Error())
 }
+
+// JSON-RPC codes that say what to check [fortinet-apis §1]: the root's rights, or the data sent.
+const (
+	codeNoPermission = -11
+	codeInvalidData  = -10
+)
 
 // loginAsError is what creds answer for a login as the new admin that failed; the admin was
 // deleted. A refused one most likely came from an address the role does not trust.
@@ -269,14 +281,17 @@ func (b *backend) verifyAdminRoot(ctx context.Context, _ logical.Storage, _ stri
 		return nil, err
 	}
 	defer conn.Admins.EndRootAuth(context.WithoutCancel(ctx), auth)
-	if err := conn.Admins.CheckAdminAccess(ctx, auth); err != nil {
-		if errors.Is(err, client.ErrRefused) {
-			return nil, fmt.Errorf("%w: dynamic_admin roles need a root that may manage admins: check the key, that its admin "+
-				"trusts the address Vault connects from, and that its profile has read-write access to System Settings (Super_User)", err)
-		}
-		return nil, err
+	err = conn.Admins.CheckAdminAccess(ctx, auth)
+	var ce *client.Error
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.As(err, &ce) && ce.Status == http.StatusUnauthorized:
+		return nil, fmt.Errorf("%w: the key was refused: check it, and that its admin trusts the address Vault connects from", err)
+	case errors.Is(err, client.ErrRefused):
+		return nil, fmt.Errorf("%w: dynamic_admin roles, which this config serves, need it", err)
 	}
-	return nil, nil
+	return nil, err
 }
 
 // adminAccessWarning warns, after a root login, when the root may not manage admins: the
