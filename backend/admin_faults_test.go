@@ -50,7 +50,15 @@ func TestDynamicAdminFaults(t *testing.T) {
 				e.fake.AddFault(f)
 				e.fails(logical.ReadOperation, "creds/r", nil)
 				e.fake.ClearFaults()
-				// Where the fault's path also held the delete, the WAL entry covers the admin.
+				// Where the fault's path holds the delete too, only the WAL entry covers the admin;
+				// elsewhere it was deleted at once, or never made.
+				covered := st.path == adminTable || st.path == oneAdmin
+				if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != map[bool]int{false: 0, true: 1}[covered] {
+					t.Fatalf("%d WAL entries left, want one only where the delete met the fault too (%v)", len(ids), covered)
+				}
+				if !covered && len(e.made()) != 0 {
+					t.Fatalf("admins %v left after the failed creds", e.made())
+				}
 				rollback(t, e)
 				if st.path == "jsonrpc:/sys/login/user" && st.name == "root login" && f.Kind == fortitest.FaultActThen5xx {
 					// A root session whose id never came back: nothing can log it out, it idles

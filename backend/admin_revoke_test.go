@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/vault/sdk/logical"
 )
@@ -130,6 +131,7 @@ func TestDynamicAdminRootSessionsBounded(t *testing.T) {
 	const n = 24
 	e := dynamicEnv(t, (*env).fazLocal)
 	e.fake.SetLoginMax(rootSessionsPerConfig)
+	e.fake.SetLatency(20 * time.Millisecond) // so that root sessions overlap
 	leases := make([]lease, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
