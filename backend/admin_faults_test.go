@@ -195,3 +195,32 @@ func TestDynamicAdminRolledBackByName(t *testing.T) {
 		}
 	}
 }
+
+// A failure once the add was sent, where the delete works, deletes the admin before creds
+// answer: no WAL entry is left for rollback.
+func TestDynamicAdminUndoneAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    fortitest.Fault
+	}{
+		{"add refused", fortitest.Fault{Path: adminTable, Kind: fortitest.FaultCode, RPCCode: -11, Count: 1}},
+		// The add is never repeated once sent: its answer lost, the admin exists all the same.
+		{"add done, its answer lost", fortitest.Fault{Path: adminTable, Kind: fortitest.FaultActThen5xx, Count: 1}},
+		{"read back refused", fortitest.Fault{Path: oneAdmin, Kind: fortitest.FaultCode, RPCCode: -11, Count: 1}},
+		{"login as the admin refused", fortitest.Fault{Path: "jsonrpc:/sys/login/user", Kind: fortitest.FaultCode, RPCCode: -22, Count: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := dynamicEnv(t, (*env).fazKey)
+			e.fake.ResetCalls()
+			e.fake.AddFault(tc.f)
+			e.fails(logical.ReadOperation, "creds/r", nil)
+			if e.fake.Handled(adminTable) == 0 && tc.f.Kind == fortitest.FaultActThen5xx {
+				t.Fatal("the add was not made: the test shows nothing")
+			}
+			if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != 0 {
+				t.Fatalf("%d WAL entries left: the admin was not deleted at once", len(ids))
+			}
+			e.nothingLeft("c")
+		})
+	}
+}
