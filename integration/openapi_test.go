@@ -55,7 +55,8 @@ func TestOpenAPI(t *testing.T) {
 	for name, fields := range map[string][]string{
 		"ForticloudReadConfigResponse": {"type", "url", "auth_method", "api_id", "client_id", "auth_url", "username", "account_id",
 			"ca_cert", "tls_server_name", "tls_skip_verify", "request_timeout", "login_rate_limit", "call_rate_limit", "token_set", "token_stored_at", "password_set",
-			"renew_probe"},
+			"renew_probe", "rotation_period", "rotation_schedule", "rotation_window", "disable_automated_rotation", "rotation_policy",
+			"rotation_scheduler", "last_rotated", "next_rotation", "rotation_failures", "rotation_last_error"},
 		"ForticloudReadRoleResponse":            {"config", "ttl", "max_ttl"},
 		"ForticloudListConfigsResponse":         {"keys"},
 		"ForticloudListRolesResponse":           {"keys"},
@@ -95,7 +96,8 @@ func TestOpenAPI(t *testing.T) {
 	schema, _ := schemas["ForticloudConfigureConfigRequest"].(map[string]any)
 	config, _ := schema["properties"].(map[string]any)
 	for _, f := range []string{"type", "url", "auth_method", "token", "api_id", "client_id", "auth_url", "username",
-		"password", "account_id", "ca_cert", "tls_server_name", "tls_skip_verify", "request_timeout", "login_rate_limit", "call_rate_limit", "verify_connection"} {
+		"password", "account_id", "ca_cert", "tls_server_name", "tls_skip_verify", "request_timeout", "login_rate_limit", "call_rate_limit", "verify_connection",
+		"rotation_period", "rotation_schedule", "rotation_window", "disable_automated_rotation", "rotation_policy"} {
 		prop, ok := config[f].(map[string]any)
 		if !ok {
 			t.Errorf("config request schema lacks %s", f)
