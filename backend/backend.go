@@ -31,7 +31,9 @@ credentials kept in Vault. When a lease ends or is revoked, the session is logge
 token invalidated upstream.
 
 Write a config (config/<name>) with the product's URL and credentials, a role (roles/<name>)
-naming the config and the lease TTLs, then read creds/<role>.
+naming the config and the lease TTLs, then read creds/<role>. A dynamic_admin role makes a
+FortiAnalyzer or FortiManager admin of its own for each lease instead, and deletes it when the
+lease ends.
 `
 
 // backend is one mount of the engine.
