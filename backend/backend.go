@@ -31,7 +31,9 @@ credentials kept in Vault. When a lease ends or is revoked, the session is logge
 token invalidated upstream.
 
 Write a config (config/<name>) with the product's URL and credentials, a role (roles/<name>)
-naming the config and the lease TTLs, then read creds/<role>.
+naming the config and the lease TTLs, then read creds/<role>. A dynamic_admin role makes a
+FortiAnalyzer or FortiManager admin of its own for each lease instead, and deletes it when the
+lease ends.
 `
 
 // backend is one mount of the engine.
@@ -65,6 +67,9 @@ type backend struct {
 	// rotate is the rotation it runs: rotateRoot (tests put another in).
 	sched  *scheduler
 	rotate func(ctx context.Context, s logical.Storage, name string) (*configEntry, error)
+
+	// rootSlots bound the root sessions that admin calls hold at once, per config (root.go).
+	rootSlots keyedSemaphore
 }
 
 // Factory returns a new backend, one per mount.
@@ -110,6 +115,7 @@ func newBackend() *backend {
 		Secrets: []*framework.Secret{
 			secretSession(b),
 			secretToken(b),
+			secretAdmin(b),
 		},
 		WALRollback:       b.walRollback,
 		WALRollbackMinAge: minAge,
