@@ -97,10 +97,11 @@ func (b *backend) issueAPIUser(ctx context.Context, req *logical.Request, l leas
 }
 
 // keyExpiryMinutes is the expiry generate-key is asked for a lease of at most maxTTL: maxTTL in
-// whole minutes, rounded up so that the key outlives the lease, within the 1 to
-// client.MaxKeyExpiry minutes FortiOS takes [fortinet-apis §6]. A longer lease is cut to it.
+// whole minutes, rounded up and a minute more, so that the key outlives the lease however Vault
+// rounds its times, within the 1 to client.MaxKeyExpiry minutes FortiOS takes [fortinet-apis §6].
+// A longer lease is cut to the key's.
 func keyExpiryMinutes(maxTTL time.Duration) int {
-	m := int((maxTTL + time.Minute - 1) / time.Minute)
+	m := int((maxTTL+time.Minute-1)/time.Minute) + 1
 	return max(1, min(m, client.MaxKeyExpiry))
 }
 
