@@ -414,3 +414,70 @@ func manyHosts(n int) string {
 	}
 	return strings.Join(hosts, ",")
 }
+
+// FortiGate config writes: what is required and refused, naming the field, and what
+// verify_connection refuses, saying what to fix.
+func TestFortiGateConfig(t *testing.T) {
+	e := newEnv(t)
+	good := e.fgt()
+	e.fake.AddFortiOSProfile("no_admin", fortitest.FortiOSRead)
+	weak := e.fake.AddFortiOSAPIUser(fortitest.FortiOSAPIUser{Name: "weak", Profile: "no_admin"})
+	blind := e.fake.AddFortiOSAPIUser(fortitest.FortiOSAPIUser{Name: "blind", Profile: "nothing"})
+	e.fake.AddFortiOSProfile("nothing", fortitest.FortiOSNoAccess)
+	far := e.fake.AddFortiOSAPIUser(fortitest.FortiOSAPIUser{Name: "far", Profile: fortitest.FortiOSSuperAdmin,
+		TrustHosts: []netip.Prefix{netip.MustParsePrefix("10.99.0.0/16")}})
+	for _, tc := range []struct {
+		name string
+		data map[string]any
+		want []string
+	}{
+		{"no username", with(good, "username", nil), []string{"username: required for type fortigate"}},
+		{"no key", with(good, "api_key", nil), []string{"api_key: required"}},
+		{"a password", with(good, "password", "x"), []string{"password: not used by auth_method api_key"}},
+		{"another method", with(good, "auth_method", "local_user"), []string{"auth_method", "not supported by type fortigate"}},
+		{"http", with(good, "url", "http://fw1.example.com"), []string{"url:", "https://"}},
+		{"a path", with(good, "url", e.fake.URL+"/api"), []string{"url:", "has a path"}},
+		{"a query", with(good, "url", e.fake.URL+"?access_token=x"), []string{"url:", "query"}},
+		{"a wrong key", with(good, "api_key", "wrong-key-xyz"), []string{"verify_connection", "check api_key"}},
+		{"a key from elsewhere", with(good, "api_key", far, "username", "far"), []string{"verify_connection", "trusthosts"}},
+		{"a profile that may not manage api-users", with(good, "api_key", weak, "username", "weak"),
+			[]string{"verify_connection", "read-write on administrators"}},
+		{"a profile that may not read them", with(good, "api_key", blind, "username", "blind"),
+			[]string{"verify_connection", "read-write on administrators"}},
+		{"username of another", with(good, "username", "nobody"), []string{"verify_connection", `"nobody" does not exist`, "username must name"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.fails(logical.UpdateOperation, "config/x", tc.data, tc.want...)
+		})
+	}
+	e.ok(logical.UpdateOperation, "config/x", with(good, "url", e.fake.URL+"/"))
+	got := e.ok(logical.ReadOperation, "config/x", nil).Data
+	if got["api_key_set"] != true || got["username"] != fgtRoot || got["auth_method"] != "api_key" || got["url"] != e.fake.URL {
+		t.Fatalf("config read: %v", got)
+	}
+	if _, ok := got["api_key"]; ok {
+		t.Fatal("a config read shows the key")
+	}
+	if got := e.ok(logical.ReadOperation, "roles/none", nil); got != nil {
+		t.Fatalf("unexpected role: %v", got)
+	}
+	// A role that names no type gets api_user.
+	e.fake.AddFortiOSProfile("read_only", fortitest.FortiOSRead)
+	e.ok(logical.UpdateOperation, "roles/d", map[string]any{"config": "x", "admin_profile": "read_only", "trusted_hosts": "10.0.0.0/8"})
+	if typ := e.ok(logical.ReadOperation, "roles/d", nil).Data["credential_type"]; typ != credAPIUser {
+		t.Fatalf("a fortigate role's default type is %v", typ)
+	}
+}
+
+// The record of an api-user deleted by hand (after a forced revoke, say) is dropped when the
+// config is deleted: upstream says it is gone.
+func TestAPIUserGoneRecordDropped(t *testing.T) {
+	e := fgtEnv(t)
+	l := e.creds("r")
+	e.fake.DeleteFortiOSAPIUser(l.data["username"].(string))
+	e.ok(logical.DeleteOperation, "roles/r", nil)
+	e.ok(logical.DeleteOperation, "config/c", nil)
+	if r := e.recorded("c"); len(r) != 0 {
+		t.Fatalf("records %v left", r)
+	}
+}
