@@ -125,10 +125,11 @@ func (b *backend) storeConfig(ctx context.Context, s logical.Storage, name strin
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// Dropped even when the write answers an error: it may have committed all the same.
+	defer b.dropConfigLocked(name)
 	if err := s.Put(ctx, entry); err != nil {
 		return fmt.Errorf("store config %q: %w", name, err)
 	}
-	b.dropConfigLocked(name)
 	return nil
 }
 

@@ -132,8 +132,18 @@ func (b *backend) handOver(ctx context.Context, req *logical.Request, k credenti
 
 // undoThenDropWAL undoes a credential whose WAL entry exists, and drops the entry once done.
 func (b *backend) undoThenDropWAL(ctx context.Context, s logical.Storage, k credentialKind, l leaseInternal, id string) {
+	ctx = context.WithoutCancel(ctx)
 	if b.undo(ctx, s, k, l) {
-		_ = framework.DeleteWAL(context.WithoutCancel(ctx), s, id)
+		_ = framework.DeleteWAL(ctx, s, id)
+		return
+	}
+	// A delete that answered an error may have taken effect all the same: the entry rollback
+	// needs is written again unless it is surely there. A spare one finds nothing to end.
+	if e, err := framework.GetWAL(ctx, s, id); err == nil && e != nil {
+		return
+	}
+	if _, err := framework.PutWAL(ctx, s, k.name, l.toMap()); err != nil {
+		b.Logger().Error("a credential that got no lease could not be ended nor recorded for rollback", "config", l.Config, "kind", k.name, "error", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
@@ -36,6 +37,14 @@ func (b *backend) rotateKey(ctx context.Context, s logical.Storage, name string,
 	defer cancel()
 	if err != nil {
 		return nil, b.keyNotMade(ctx, fos, name, c, err)
+	}
+	if _, err := fos.CheckKey(ctx, c.APIKey); err == nil {
+		// The old key lives on: username is not its owner, and another api-user's key was
+		// regenerated. The config's own key stays; the other's new one is not Vault's to keep.
+		b.Logger().Error("rotate-root: regenerated the key of an api-user that does not own the config's key", "config", name, "username", c.Username)
+		return nil, logical.CodedError(http.StatusBadRequest, fmt.Sprintf("rotate-root: config %q: api-user %q does not own the config's "+
+			"api_key: its key was regenerated (whatever used it needs a new one), and the config's key, unchanged, still works; "+
+			"write the config with the username of the api-user that owns the key", name, c.Username))
 	}
 	next := *c
 	next.APIKey, next.LastRotated = key, time.Now().Unix()

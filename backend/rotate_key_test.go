@@ -119,3 +119,23 @@ func TestRotateRootFortiGateCallerLeaves(t *testing.T) {
 		t.Fatal("the key made for a caller that left was not stored")
 	}
 }
+
+// A config whose username is not the owner of its key: rotate-root regenerates that other
+// api-user's key, sees the config's own still working, says so, and keeps it.
+func TestRotateRootFortiGateWrongOwner(t *testing.T) {
+	e := newEnv(t)
+	key := e.fortigateConfig()
+	other := e.fake.AddFortiOSAPIUser(fortitest.FortiOSAPIUser{Name: "ci-bot", Profile: fortitest.FortiOSSuperAdmin, VDOMs: []string{"root"}})
+	c := e.stored("fw")
+	c.Username = "ci-bot"
+	if err := e.b.storeConfig(context.Background(), e.s, "fw", c); err != nil {
+		t.Fatal(err)
+	}
+	e.fails(logical.UpdateOperation, "rotate-root/fw", nil, `"ci-bot" does not own`, "still works")
+	if e.stored("fw").APIKey != key || !e.fake.FortiOSKeyValid(key) {
+		t.Fatal("the config's own key was replaced or killed")
+	}
+	if e.fake.FortiOSKeyValid(other) {
+		t.Fatal("the test did not regenerate the other api-user's key")
+	}
+}

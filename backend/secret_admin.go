@@ -104,6 +104,17 @@ func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credential
 		return "", fmt.Errorf("request ended before admin %q was created: %w", l.Admin, err)
 	}
 	ctx = context.WithoutCancel(ctx)
+	// The record is this lease's alone: a name another lease holds is refused before anything
+	// is written, or its record would go with this request's, and its revoke find nothing to end.
+	unlock := b.lockWrites(adminKey(l.Config, l.Admin))
+	defer unlock()
+	switch taken, err := b.adminRecorded(ctx, s, l.Config, l.Admin); {
+	case err != nil:
+		return "", err
+	case taken:
+		return "", logical.CodedError(http.StatusConflict, fmt.Sprintf("admin name %q is held by another lease of config %q: "+
+			"the role's username_template makes too few distinct names; add {{random 8}} or more", l.Admin, l.Config))
+	}
 	id, err := framework.PutWAL(ctx, s, k.name, l.toMap())
 	if err != nil {
 		return "", fmt.Errorf("write WAL: %w", err)

@@ -51,19 +51,23 @@ func renderUsername(tmpl, role, displayName string) (string, error) {
 // already upstream is another's admin, which the engine must never delete, while the WAL entry
 // of a create cut short deletes by name.
 func checkUsernameTemplate(role, tmpl string) error {
-	a, err := renderUsername(tmpl, role, usernameSample)
-	if err != nil {
-		return fmt.Errorf("username_template: %w", err)
-	}
-	b, err := renderUsername(tmpl, role, usernameSample)
-	if err != nil {
-		return fmt.Errorf("username_template: %w", err)
-	}
-	if a == b {
-		return fmt.Errorf("username_template: renders %q twice: each lease needs a name of its own; add {{random 8}} or more", a)
+	seen := map[string]bool{}
+	for range usernameRenders {
+		name, err := renderUsername(tmpl, role, usernameSample)
+		if err != nil {
+			return fmt.Errorf("username_template: %w", err)
+		}
+		if seen[name] {
+			return fmt.Errorf("username_template: renders %q twice in %d tries: each lease needs a name of its own; add {{random 8}} or more", name, usernameRenders)
+		}
+		seen[name] = true
 	}
 	return nil
 }
+
+// usernameRenders is how many names a template must render, all different, at a role write:
+// a template with a few random characters repeats soon enough to show here.
+const usernameRenders = 32
 
 // checkAdminName refuses a name FortiAnalyzer/FortiManager would not take for an admin.
 func checkAdminName(name string) error {

@@ -49,6 +49,9 @@ type rpcRequest struct {
 	Method  string     `json:"method"`
 	Params  []rpcParam `json:"params"`
 	Session *string    `json:"session"`
+	// Verbose 1 asks for enum fields by name ("read-write"), not by number, which FortiManager
+	// answers without it [docs/upstream.md §1]: the admin read-back compares names.
+	Verbose int `json:"verbose"`
 }
 
 // RPCResult is the part of a JSON-RPC answer the client reads.
@@ -85,7 +88,7 @@ type rpcCall struct {
 // session member [docs/upstream.md §1]; both are scrubbed from the answer's message, as are
 // rc.secrets and a login's new session.
 func (c *JSONRPC) do(ctx context.Context, rc rpcCall) (*RPCResult, error) {
-	req := rpcRequest{ID: c.id.Add(1), Method: rc.method, Params: []rpcParam{{URL: rc.url, Data: rc.data, Fields: rc.fields}}}
+	req := rpcRequest{ID: c.id.Add(1), Method: rc.method, Params: []rpcParam{{URL: rc.url, Data: rc.data, Fields: rc.fields}}, Verbose: 1}
 	if rc.auth.Session != "" {
 		req.Session = &rc.auth.Session
 	}

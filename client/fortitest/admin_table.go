@@ -428,7 +428,7 @@ func (s *Server) getAdmin(req *rpcRequest, name string) (int, string, any) {
 	if a == nil {
 		return CodeNoObject, "Object does not exist", nil
 	}
-	return CodeOK, "OK", s.adminData(name, a)
+	return CodeOK, "OK", s.adminData(name, a, req.verbose)
 }
 
 // listAdmins is `get` on the table: every admin, sorted by name.
@@ -443,14 +443,16 @@ func (s *Server) listAdmins(req *rpcRequest) (int, string, any) {
 	sort.Strings(names)
 	out := make([]map[string]any, len(names))
 	for i, n := range names {
-		out[i] = s.adminData(n, s.state.admins[n])
+		out[i] = s.adminData(n, s.state.admins[n], req.verbose)
 	}
 	return CodeOK, "OK", out
 }
 
 // adminData is an admin as a get answers it: every trusted-host slot, the password as an
-// encrypted stand-in, and adom-access only where the firmware knows it.
-func (s *Server) adminData(name string, a *admin) map[string]any {
+// encrypted stand-in, and adom-access only where the firmware knows it. Without verbose, enum
+// fields are numbers, as FortiManager answers them [docs/upstream.md §1; the numbers are the
+// fake's own].
+func (s *Server) adminData(name string, a *admin, verbose bool) map[string]any {
 	adoms := make([]map[string]string, len(a.adoms))
 	for i, d := range a.adoms {
 		adoms[i] = map[string]string{"adom-name": d}
@@ -462,6 +464,13 @@ func (s *Server) adminData(name string, a *admin) map[string]any {
 	}
 	if s.state.adomFirmware == ADOMAccessKnown {
 		d["adom-access"] = a.adomAccess
+	}
+	if !verbose {
+		for k, names := range map[string][]string{"rpc-permit": {rpcNone, "read-write", "read"}, "adom-access": {"all", "specify", "exclude"}} {
+			if v, ok := d[k].(string); ok {
+				d[k] = slices.Index(names, v)
+			}
+		}
 	}
 	for i := range a.trust4 {
 		d[fmt.Sprintf("trusthost%d", i+1)] = formatHost4(a.trust4[i])

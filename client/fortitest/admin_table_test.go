@@ -1,6 +1,7 @@
 package fortitest_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,7 +35,7 @@ func tableCall(t *testing.T, s *fortitest.Server, method, url, sid, key string, 
 	if data != nil {
 		param["data"] = data
 	}
-	req := map[string]any{"id": 5, "method": method, "params": []any{param}, "session": nil}
+	req := map[string]any{"id": 5, "method": method, "params": []any{param}, "session": nil, "verbose": 1}
 	if sid != "" {
 		req["session"] = sid
 	}
@@ -177,6 +178,11 @@ func TestAdminTableGet(t *testing.T) {
 			}
 			if a["adom-access"] != tc.adomAccess {
 				t.Errorf("adom-access %v, want %v", a["adom-access"], tc.adomAccess)
+			}
+			// Without verbose, FortiManager answers enums by number: so does the fake.
+			raw := post(t, s.Client(), s.URL+"/jsonrpc", map[string]any{"id": 6, "method": "get", "params": []any{map[string]any{"url": tableURL + "/vault_x"}}, "session": sid})
+			if bytes.Contains(raw.body, []byte(`"rpc-permit":"read-write"`)) || !bytes.Contains(raw.body, []byte(`"rpc-permit":1`)) {
+				t.Errorf("a get without verbose answered enums by name: %s", raw.body)
 			}
 			if adoms, _ := json.Marshal(a["adom"]); string(adoms) != `[{"adom-name":"`+tc.adom+`"}]` {
 				t.Errorf("adom %s, want %s", adoms, tc.adom)

@@ -41,6 +41,7 @@ type rpcRequest struct {
 	data      map[string]json.RawMessage
 	session   string
 	keepIdle  bool
+	verbose   bool // enum fields answered by name, not number
 	malformed bool
 	bearer    string     // Authorization: Bearer, an API key
 	keyUser   string     // the admin whose key bearer is, once checked
@@ -61,11 +62,12 @@ func parseRPCRequest(body []byte) *rpcRequest {
 		Params   json.RawMessage `json:"params"`
 		Session  json.RawMessage `json:"session"`
 		KeepIdle json.RawMessage `json:"keep_session_idle"`
+		Verbose  json.RawMessage `json:"verbose"`
 	}
 	if json.Unmarshal(body, &raw) != nil {
 		return &rpcRequest{malformed: true}
 	}
-	req := &rpcRequest{id: raw.ID, method: raw.Method, keepIdle: isOne(raw.KeepIdle)}
+	req := &rpcRequest{id: raw.ID, method: raw.Method, keepIdle: isOne(raw.KeepIdle), verbose: isOne(raw.Verbose)}
 	_ = json.Unmarshal(raw.Session, &req.session)
 	// params: a list of one object (or, leniently, the object itself)
 	var param struct {
