@@ -413,7 +413,7 @@ func TestDynamicAdminKillMidCreate(t *testing.T) {
 		return !slices.Contains(f.Admins(), orphan) && !slices.ContainsFunc(wal.entries(), func(e walEntry) bool { return e.ID == entry.ID })
 	})
 	t.Logf("WAL rollback deleted %s %s after the kill", orphan, time.Since(killedAt).Round(time.Second))
-	if r.err == nil && f.LiveSessions() == 0 {
+	if r.err == nil && !f.SessionAlive(r.session) {
 		t.Error("the rollback ended the session of the lease the retried request made")
 	}
 
@@ -523,6 +523,9 @@ func TestDynamicAdminAPIKeyRoot(t *testing.T) {
 	f.ResetCalls()
 	s := readCreds(t, c, "forticloud", "soc")
 	user, password, session := dynCreds(t, f, s, "soc", true)
+	if n := f.Calls("jsonrpc:/sys/login/user"); n != 1 {
+		t.Errorf("%d logins for creds with an api_key root, want 1: as the new admin", n)
+	}
 	checkAdmin(t, f, user, "read", "specify")
 	f.ResetCalls() // checkAdmin logged in as root, outside Vault
 	renew(t, c, s.LeaseID)
