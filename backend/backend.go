@@ -60,6 +60,9 @@ type backend struct {
 
 	// apiUsers serialises token requests per FortiCloud API user: a new token kills the last.
 	apiUsers keyedMutex
+
+	// rootSlots bound the root sessions that admin calls hold at once, per config (root.go).
+	rootSlots keyedSemaphore
 }
 
 // Factory returns a new backend, one per mount.
@@ -103,6 +106,7 @@ func newBackend() *backend {
 		Secrets: []*framework.Secret{
 			secretSession(b),
 			secretToken(b),
+			secretAdmin(b),
 		},
 		WALRollback:       b.walRollback,
 		WALRollbackMinAge: minAge,

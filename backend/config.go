@@ -13,8 +13,8 @@ import (
 // configPrefix is where configs live in storage: config/<name>.
 const configPrefix = "config/"
 
-// configEntry is a stored config. Token and Password are secrets: never returned, logged or
-// put in an error.
+// configEntry is a stored config. Token, Password and APIKey are secrets: never returned,
+// logged or put in an error.
 type configEntry struct {
 	Type           string        `json:"type"`
 	URL            string        `json:"url,omitempty"`
@@ -25,6 +25,7 @@ type configEntry struct {
 	AuthURL        string        `json:"auth_url,omitempty"`
 	Username       string        `json:"username,omitempty"`
 	Password       string        `json:"password,omitempty"`
+	APIKey         string        `json:"api_key,omitempty"`
 	AccountID      string        `json:"account_id,omitempty"`
 	CACert         string        `json:"ca_cert,omitempty"`
 	TLSServerName  string        `json:"tls_server_name,omitempty"`
@@ -47,6 +48,7 @@ type configEntry struct {
 func (c *configEntry) settings() client.Settings {
 	s := c.endpoint().settings()
 	s.Token, s.APIID, s.Username, s.Password, s.AccountID = c.Token, c.APIID, c.Username, c.Password, c.AccountID
+	s.APIKey = c.APIKey
 	return s
 }
 

@@ -18,6 +18,13 @@ var credentialFields = map[string][]string{
 	client.AuthLocalUser:       {"username", "password"},
 	client.AuthEmailUser:       {"account_id", "username", "password"},
 	client.AuthIAMUser:         {"account_id", "username", "password"},
+	client.AuthAPIKey:          {"api_key"},
+}
+
+// optionalFields are, per auth method, the credential fields it takes but does not need: the
+// name of the admin that owns an API key.
+var optionalFields = map[string][]string{
+	client.AuthAPIKey: {"username"},
 }
 
 // apiUserOnly are the fields only forticloud_api_user uses.
@@ -25,7 +32,7 @@ var apiUserOnly = []string{"client_id", "auth_url"}
 
 // givenFields are the string fields of a config write, which it gives trimmed.
 var givenFields = []string{"type", "url", "auth_method", "token", "api_id", "client_id", "auth_url", "username",
-	"password", "account_id", "ca_cert", "tls_server_name", "password_policy"}
+	"password", "account_id", "ca_cert", "tls_server_name", "password_policy", "api_key"}
 
 // configWrite is one write to a config, as its validators see it.
 type configWrite struct {
@@ -63,6 +70,7 @@ func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []stri
 	for _, check := range []func(*configEntry) error{
 		w.checkType, w.checkAuthMethod, w.checkCredentials, w.checkURL, w.checkIAM, w.checkRedirect,
 		w.checkCredentialsSet, w.checkTLS, w.checkRequestTimeout, w.checkRateLimits, w.checkPasswordPolicy, w.forgetProbe,
+		w.checkAPIKey,
 	} {
 		if err := check(c); err != nil {
 			return nil, nil, err
@@ -127,6 +135,8 @@ func (w *configWrite) checkAuthMethod(c *configEntry) error {
 			c.AuthMethod = client.AuthForticloudToken
 		case w.gives("api_id") && p.Supports(client.AuthAPIUser):
 			c.AuthMethod = client.AuthAPIUser
+		case w.gives("api_key") && p.Supports(client.AuthAPIKey):
+			c.AuthMethod = client.AuthAPIKey
 		case w.gives("username") && p.Supports(client.AuthLocalUser):
 			c.AuthMethod = client.AuthLocalUser
 		default:
@@ -157,14 +167,19 @@ type credential struct {
 func credentials(c *configEntry) []credential {
 	return []credential{
 		{"token", &c.Token}, {"api_id", &c.APIID}, {"username", &c.Username}, {"password", &c.Password},
-		{"account_id", &c.AccountID}, {"client_id", &c.ClientID}, {"auth_url", &c.AuthURL},
+		{"account_id", &c.AccountID}, {"client_id", &c.ClientID}, {"auth_url", &c.AuthURL}, {"api_key", &c.APIKey},
 	}
+}
+
+// usedFields lists the credential fields an auth method takes, needed or not.
+func usedFields(method string) []string {
+	return append(slices.Clone(methodFields(method)), optionalFields[method]...)
 }
 
 // checkCredentials sets the credential fields given. A field the method does not use is an
 // error when given, and dropped when left over from another method.
 func (w *configWrite) checkCredentials(c *configEntry) error {
-	uses := methodFields(c.AuthMethod)
+	uses := usedFields(c.AuthMethod)
 	for _, f := range credentials(c) {
 		v, ok := w.given[f.name]
 		switch {
@@ -366,6 +381,15 @@ func (w *configWrite) checkPasswordPolicy(c *configEntry) error {
 func (w *configWrite) forgetProbe(c *configEntry) error {
 	if w.old != nil && !sameAdmin(w.old, c) {
 		c.RenewProbe = ""
+	}
+	return nil
+}
+
+// checkAPIKey refuses an API key that cannot travel as a header's value: it goes as
+// Authorization: Bearer with every call.
+func (w *configWrite) checkAPIKey(c *configEntry) error {
+	if strings.ContainsFunc(c.APIKey, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return fmt.Errorf("api_key: holds white space or control characters")
 	}
 	return nil
 }

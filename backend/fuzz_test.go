@@ -10,7 +10,7 @@ import (
 
 var configFieldNames = []string{"type", "url", "auth_method", "token", "api_id", "client_id", "auth_url",
 	"username", "password", "account_id", "ca_cert", "tls_server_name", "tls_skip_verify", "request_timeout",
-	"login_rate_limit", "call_rate_limit", "verify_connection"}
+	"login_rate_limit", "call_rate_limit", "verify_connection", "password_policy", "api_key"}
 
 // startsWithField reports whether an error message opens with a field name, as every config
 // and role error must.
@@ -32,6 +32,7 @@ func FuzzBuildConfig(f *testing.F) {
 	f.Add("fortimanager", "http://x", "forticloud_token", "tok", "", "", "", "", "-1", false)
 	f.Add("fortianalyzer", "https://u:p@h/?q#f", "forticloud_api_user", "", "", "pw", "", "", "0", true)
 	f.Add("fortilan", "https://[::1]:443/base/", "iam_user", "", "u", "p", "a", "", "5m", false)
+	f.Add("fortimanager", "https://fmg.example.com", "api_key", "", "owner", "", "", "", "", true)
 	f.Fuzz(func(t *testing.T, typ, url, method, token, user, password, account, clientID, timeout string, existing bool) {
 		raw := map[string]any{"type": typ, "url": url, "auth_method": method, "token": token, "username": user,
 			"password": password, "account_id": account, "client_id": clientID, "request_timeout": timeout}
@@ -62,7 +63,7 @@ func FuzzBuildConfig(f *testing.F) {
 			t.Fatalf("accepted url %q", c.URL)
 		}
 		for _, k := range credentialFields[c.AuthMethod] {
-			if v := map[string]string{"token": c.Token, "api_id": c.APIID, "username": c.Username, "password": c.Password, "account_id": c.AccountID}[k]; v == "" {
+			if v := map[string]string{"token": c.Token, "api_id": c.APIID, "username": c.Username, "password": c.Password, "account_id": c.AccountID, "api_key": c.APIKey}[k]; v == "" {
 				t.Fatalf("accepted %s without %s", c.AuthMethod, k)
 			}
 		}
@@ -102,6 +103,67 @@ func FuzzBuildRole(f *testing.F) {
 		}
 		if r.Config == "" || r.TTL < 0 || r.MaxTTL < 0 || (r.TTL > 0 && r.MaxTTL > 0 && r.TTL > r.MaxTTL) {
 			t.Fatalf("accepted %+v", r)
+		}
+	})
+}
+
+// roleFieldNames are the fields a role error may open with.
+var roleFieldNames = []string{"config", "ttl", "max_ttl", "credential_type", "admin_profile", "adoms", "trusted_hosts",
+	"rpc_permit", "with_session", "username_template"}
+
+// FuzzBuildRoleType: any write of a role's credential type and its fields, on a FortiAnalyzer
+// config, builds a role whose admin a creds could ask for, or fails naming the field; it never
+// panics.
+func FuzzBuildRoleType(f *testing.F) {
+	f.Add("dynamic_admin", "Restricted_User", "root,soc", "10.0.0.0/8,2001:db8::/32", "read", "", "local_user", false)
+	f.Add("", "", "", "", "", "", "api_key", true)
+	f.Add("dynamic_admin", " p ", "all_adoms", "1.2.3.4", "read-write", "{{ .RoleName }}_{{ random 9 }}", "local_user", true)
+	f.Add("session", "x", "root", "::ffff:1.2.3.4/128", "none", "{{ uuid }}", "forticloud_token", false)
+	f.Add("dynamic_admin", "x", "root,ALL_ADOMS", "10.0.0.1/8", "read", "{{ random 40 }}", "local_user", false)
+	f.Fuzz(func(t *testing.T, typ, profile, adoms, hosts, permit, tmpl, method string, existing bool) {
+		raw := map[string]any{"config": "faz", "credential_type": typ, "admin_profile": profile, "adoms": adoms,
+			"trusted_hosts": hosts, "rpc_permit": permit, "username_template": tmpl}
+		for k, v := range raw {
+			if v == "" {
+				delete(raw, k)
+			}
+		}
+		d := &framework.FieldData{Raw: raw, Schema: pathRoles(&backend{})[0].Fields}
+		if err := d.Validate(); err != nil {
+			return
+		}
+		c := &configEntry{Type: "fortianalyzer", URL: "https://faz.example.com", AuthMethod: method}
+		var old *roleEntry
+		if existing {
+			old = &roleEntry{Config: "faz", CredentialType: credDynamicAdmin, AdminProfile: "Standard_User",
+				ADOMs: []string{"root"}, RPCPermit: "read", WithSession: true}
+		}
+		r, err := buildRole(old, d)
+		if err != nil {
+			t.Fatalf("buildRole: %v", err)
+		}
+		if _, err := buildCredentialType("fuzz", r, old, d, c); err != nil {
+			if !startsWithField(err.Error(), roleFieldNames) {
+				t.Fatalf("error does not name a field: %q", err)
+			}
+			return
+		}
+		if t2, ok := lookupCredentialType(r.CredentialType); !ok || t2.fits(c) != nil {
+			t.Fatalf("built a role of type %q that config %+v cannot serve", r.CredentialType, c)
+		}
+		if r.CredentialType != credDynamicAdmin {
+			return
+		}
+		name, err := renderUsername(r.UsernameTemplate, "fuzz", usernameSample)
+		if err != nil {
+			t.Fatalf("accepted a template that renders no admin name: %v", err)
+		}
+		a, err := r.admin(name, "Passw0rd!")
+		if err != nil {
+			t.Fatalf("accepted a role whose admin cannot be asked for: %v", err)
+		}
+		if a.Profile == "" || len(a.ADOMs) == 0 || (a.RPCPermit != "read" && a.RPCPermit != "read-write") {
+			t.Fatalf("accepted %+v", a)
 		}
 	})
 }

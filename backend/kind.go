@@ -17,8 +17,8 @@ type credentialKind struct {
 	name string
 	// issue makes a new credential for the role and answers it under a lease.
 	issue func(b *backend, ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error)
-	// verify checks a config's credentials at write; a warning says what it could not check.
-	verify func(b *backend, ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Client) (warning string, err error)
+	// verify checks a config's credentials at write; warnings say what it could not check.
+	verify func(b *backend, ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Client) (warnings []string, err error)
 	// end ends a credential that no lease holds yet (undo, WAL rollback).
 	end func(b *backend, ctx context.Context, s logical.Storage, l leaseInternal) error
 	// revoke ends the credential of a lease; nil when that is end.
@@ -49,11 +49,15 @@ func oauthLeftoverKind() credentialKind {
 	return credentialKind{name: "oauth", end: (*backend).revokeOAuth}
 }
 
-// kindFor picks the kind a config of product typ with auth method method leases; a lease's
-// own snapshot of both picks the kind that ends it.
-func kindFor(typ, method string) credentialKind {
+// kindFor picks the kind a role of credential type credType ("" for its config's default) on a
+// config of product typ with auth method method leases; a lease's own snapshot of the three
+// picks the kind that ends it, and a config write verifies the kind of the default ("").
+func kindFor(typ, method, credType string) credentialKind {
 	p, _ := client.LookupProduct(typ)
 	switch {
+	case credType == credDynamicAdmin, p.Family == client.FamilySession && method == client.AuthAPIKey:
+		// A key opens no session: its configs serve dynamic admins alone.
+		return dynamicAdminKind()
 	case p.Family == client.FamilySession:
 		return sessionKind()
 	case client.Settings{Type: typ, AuthMethod: method}.SharesToken():
@@ -64,7 +68,7 @@ func kindFor(typ, method string) credentialKind {
 
 // kindNamed finds the kind a WAL entry names.
 func kindNamed(name string) (credentialKind, bool) {
-	for _, k := range []credentialKind{sessionKind(), tokenKind(), shareKind(), oauthLeftoverKind()} {
+	for _, k := range []credentialKind{sessionKind(), tokenKind(), shareKind(), oauthLeftoverKind(), dynamicAdminKind()} {
 		if k.name == name {
 			return k, true
 		}
@@ -84,11 +88,11 @@ func (k credentialKind) revoker() func(*backend, context.Context, logical.Storag
 // that names no credential never will: retrying cannot help, so it is dropped with a warning.
 func (b *backend) revokeLease(ctx context.Context, req *logical.Request) error {
 	l, err := decodeLease(req.Secret.InternalData)
-	if err != nil || l.Session == "" && l.AccessToken == "" && !l.Shared {
+	if err != nil || l.Session == "" && l.AccessToken == "" && !l.Shared && l.Admin == "" {
 		b.Logger().Warn("revoke: lease holds no credential; nothing to end", "config", l.Config)
 		return nil
 	}
-	if err := kindFor(l.Type, l.AuthMethod).revoker()(b, ctx, req.Storage, l); err != nil {
+	if err := kindFor(l.Type, l.AuthMethod, l.CredentialType).revoker()(b, ctx, req.Storage, l); err != nil {
 		return err
 	}
 	b.metrics.leaseRevoked(l.Config, l.Instance)

@@ -19,7 +19,12 @@ type leaseInternal struct {
 
 	endpoint // where the credential lives, and how to reach it
 
+	// CredentialType is the role's at issue; "" in leases of before there were types, which
+	// are of their config's default type.
+	CredentialType string `json:"credential_type,omitempty"`
+
 	// The credential.
+	Admin       string `json:"admin,omitempty"` // the dynamic admin's name (its password is not kept)
 	Session     string `json:"session,omitempty"`
 	AccessToken string `json:"access_token,omitempty"`
 	ExpiresAt   int64  `json:"expires_at,omitempty"` // UNIX seconds; 0 when unknown
@@ -92,6 +97,8 @@ func (l leaseInternal) toMap() map[string]any {
 		m["tls_skip_verify"] = true
 	}
 	num("request_timeout", l.RequestTimeout)
+	str("credential_type", l.CredentialType)
+	str("admin", l.Admin)
 	str("session", l.Session)
 	str("access_token", l.AccessToken)
 	num("expires_at", l.ExpiresAt)

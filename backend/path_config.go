@@ -23,7 +23,7 @@ A config holds the root credentials for one FortiAnalyzer, FortiManager, FortiLA
 or FortiCloud API, and how to reach it. Several named configs may live side by side. Roles name
 the config whose credentials they use.
 
-Secrets (token, password) are never returned on read. Changing url, auth_url or auth_method of
+Secrets (token, password, api_key) are never returned on read. Changing url, auth_url or auth_method of
 an existing config needs the secret given again in the same write. By default the write logs in once and out
 again, and is refused if that fails (verify_connection=false skips this). For fortianalyzer and
 fortimanager it also finds which status call tells the admin's live sessions from gone ones on
@@ -64,12 +64,13 @@ func pathConfig(b *backend) []*framework.Path {
 // own switch, and whether the secrets are set.
 func configReadFields() map[string]*framework.FieldSchema {
 	f := configFields()
-	for _, k := range []string{"name", "token", "password", "verify_connection"} {
+	for _, k := range []string{"name", "token", "password", "api_key", "verify_connection"} {
 		delete(f, k)
 	}
 	f["token_set"] = &framework.FieldSchema{Type: framework.TypeBool, Description: "Whether a token is stored (forticloud_token)."}
 	f["token_stored_at"] = &framework.FieldSchema{Type: framework.TypeString, Description: "When the token was written (RFC 3339): FortiCloud tokens expire within hours."}
-	f["password_set"] = &framework.FieldSchema{Type: framework.TypeBool, Description: "Whether a password is stored (every other method)."}
+	f["password_set"] = &framework.FieldSchema{Type: framework.TypeBool, Description: "Whether a password is stored (every other method but api_key)."}
+	f["api_key_set"] = &framework.FieldSchema{Type: framework.TypeBool, Description: "Whether an API key is stored (api_key)."}
 	f["last_rotated"] = &framework.FieldSchema{Type: framework.TypeString, Description: "When rotate-root last changed the root credential (RFC 3339); empty if never."}
 	f["renew_probe"] = &framework.FieldSchema{Type: framework.TypeString, Description: "fortianalyzer, fortimanager: how renew checks " +
 		"that a session is alive, as verify_connection found for this admin: sys_status (/sys/status), cli_status " +
@@ -97,7 +98,7 @@ func configFields() map[string]*framework.FieldSchema {
 		},
 		"auth_method": {
 			Type:        framework.TypeString,
-			Description: "How to log in. fortianalyzer, fortimanager: forticloud_token, forticloud_api_user or local_user. fortilan: email_user (default), iam_user or forticloud_api_user. forticloud: forticloud_api_user.",
+			Description: "How to log in. fortianalyzer, fortimanager: forticloud_token, forticloud_api_user, local_user, or api_key (a REST API admin's key, sent as Bearer: it opens no session, so it serves dynamic_admin roles only). fortilan: email_user (default), iam_user or forticloud_api_user. forticloud: forticloud_api_user.",
 		},
 	}
 	maps.Copy(f, credentialSchemas())
@@ -128,11 +129,16 @@ func credentialSchemas() map[string]*framework.FieldSchema {
 		},
 		"username": {
 			Type:        framework.TypeString,
-			Description: "Admin user (local_user) or FortiLAN user email (email_user, iam_user).",
+			Description: "Admin user (local_user), FortiLAN user email (email_user, iam_user), or, optional for api_key, the admin that owns the key.",
 		},
 		"password": {
 			Type:         framework.TypeString,
-			Description:  "Password, for every auth_method but forticloud_token. Never returned.",
+			Description:  "Password, for every auth_method but forticloud_token and api_key. Never returned.",
+			DisplayAttrs: &framework.DisplayAttributes{Sensitive: true},
+		},
+		"api_key": {
+			Type:         framework.TypeString,
+			Description:  "A REST API admin's key, for auth_method api_key (FortiManager 7.2.2+, FortiAnalyzer 7.2+). Never returned (api_key_set on read).",
 			DisplayAttrs: &framework.DisplayAttributes{Sensitive: true},
 		},
 		"account_id": {
@@ -231,8 +237,10 @@ func (c *configEntry) public() map[string]any {
 		}
 	case "password":
 		m["password_set"] = c.Password != ""
+	case "api_key":
+		m["api_key_set"] = c.APIKey != ""
 	}
-	if p, ok := client.LookupProduct(c.Type); ok && p.Family == client.FamilySession {
+	if p, ok := client.LookupProduct(c.Type); ok && p.Family == client.FamilySession && c.AuthMethod != client.AuthAPIKey {
 		m["renew_probe"] = cmp.Or(c.RenewProbe, probeUnknown)
 	}
 	if rotatable(c) == nil {
@@ -264,6 +272,8 @@ func (b *backend) pathConfigList(ctx context.Context, req *logical.Request, _ *f
 
 func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get("name").(string)
+	release := b.pauseCreds(name) // no admin is created through it meanwhile
+	defer release()
 	unlock := b.lockWrites(configPrefix + name)
 	defer unlock()
 	users, err := b.rolesUsing(ctx, req.Storage, name)
@@ -273,6 +283,9 @@ func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, d 
 	if len(users) > 0 {
 		return logical.ErrorResponse("config %q is used by roles %s: delete them or point them at another config first",
 			name, strings.Join(users, ", ")), nil
+	}
+	if err := b.adminsKeep(ctx, req.Storage, req.MountPoint, name, "be deleted"); err != nil {
+		return logical.ErrorResponse(err.Error()), nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -285,6 +298,8 @@ func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, d 
 
 func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	name := d.Get("name").(string)
+	release := b.pauseCreds(name) // no admin is created through it meanwhile
+	defer release()
 	unlock := b.lockWrites(configPrefix + name)
 	defer unlock()
 
@@ -296,6 +311,9 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	if err != nil {
 		return logical.ErrorResponse(err.Error()), nil
 	}
+	if err := b.checkDependents(ctx, req.Storage, req.MountPoint, name, old, c); err != nil {
+		return logical.ErrorResponse(err.Error()), nil
+	}
 	if c.TLSSkipVerify {
 		b.Logger().Warn("config skips TLS certificate verification", "config", name, "url", c.URL)
 	}
@@ -305,13 +323,11 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 		}
 	}
 	if d.Get("verify_connection").(bool) {
-		warning, err := b.verify(ctx, req.Storage, name, c)
+		ws, err := b.verify(ctx, req.Storage, name, c)
 		if err != nil {
 			return logical.ErrorResponse("verify_connection: %s (fix the config, or write it with verify_connection=false)", err), nil
 		}
-		if warning != "" {
-			warnings = append(warnings, warning)
-		}
+		warnings = append(warnings, ws...)
 	}
 	if err := b.storeConfig(ctx, req.Storage, name, c); err != nil {
 		return nil, err
@@ -322,15 +338,15 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	return &logical.Response{Warnings: warnings}, nil
 }
 
-// verify logs in with c once and hands the credential straight back, as its kind does. A
-// warning says what it could not check.
-func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c *configEntry) (string, error) {
+// verify logs in with c once and hands the credential straight back, as its kind does.
+// Warnings say what it could not check.
+func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c *configEntry) ([]string, error) {
 	conn, err := b.dial(c)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer conn.Close()
-	return kindFor(c.Type, c.AuthMethod).verify(b, ctx, s, name, c, conn)
+	return kindFor(c.Type, c.AuthMethod, "").verify(b, ctx, s, name, c, conn)
 }
 
 // sameAdmin reports whether two configs log in as the same admin at the same place, so that
@@ -341,8 +357,11 @@ func sameAdmin(a, b *configEntry) bool {
 
 // secretField names the field that holds the secret of an auth method.
 func secretField(method string) string {
-	if method == client.AuthForticloudToken {
+	switch method {
+	case client.AuthForticloudToken:
 		return "token"
+	case client.AuthAPIKey:
+		return "api_key"
 	}
 	return "password"
 }

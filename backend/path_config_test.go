@@ -312,9 +312,10 @@ func TestConfigVerifyLearnsProbe(t *testing.T) {
 		warning string // in the write's warnings; "" for none
 	}{
 		{"super user", e.fazAdmin(adminUser, fortitest.ProfileSuperUser), "sys_status", ""},
-		{"no system settings", e.fazAdmin(restrictedAdmin, fortitest.ProfileNoSystemSettings), "cli_status", ""},
+		// Nor may these admins manage admins: their dynamic_admin roles would fail.
+		{"no system settings", e.fazAdmin(restrictedAdmin, fortitest.ProfileNoSystemSettings), "cli_status", "may not manage admins"},
 		{"no status", e.fazAdmin(blindAdmin, fortitest.ProfileNoStatus), "none", "renew cannot tell its live sessions from gone ones"},
-		{"fortimanager", with(e.fazAdmin(restrictedAdmin, fortitest.ProfileNoSystemSettings), "type", "fortimanager"), "cli_status", ""},
+		{"fortimanager", with(e.fazAdmin(restrictedAdmin, fortitest.ProfileNoSystemSettings), "type", "fortimanager"), "cli_status", "may not manage admins"},
 		{"forticloud token", e.fazCloud(), "sys_status", ""},
 		{"not verified", with(e.fazAdmin(restrictedAdmin, fortitest.ProfileNoSystemSettings), "verify_connection", false), "unknown", ""},
 		{"fortilan", e.lanEmail(), nil, ""},

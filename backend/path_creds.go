@@ -23,13 +23,17 @@ credential under a lease: a JSON-RPC session for fortianalyzer and fortimanager,
 token for fortilan and forticloud. Revoking the lease logs the session out or invalidates the
 token upstream. Leases of a FortiCloud API user's token share the one live token, which is
 revoked when the last of them ends.
+
+A dynamic_admin role creates a local admin per lease instead (username, password, and a
+session of it unless with_session=false), checked against the role after creation; revoking
+the lease logs its session out and deletes it.
 `
 )
 
 func pathCreds(b *backend) []*framework.Path {
 	// The answer is a session's or a token's data, by the config's product.
 	data := map[string]*framework.FieldSchema{}
-	for _, s := range []*framework.Secret{secretSession(b), secretToken(b)} {
+	for _, s := range []*framework.Secret{secretSession(b), secretToken(b), secretAdmin(b)} {
 		maps.Copy(data, s.Fields)
 	}
 	op := func(suffix string) *framework.PathOperation {
@@ -69,8 +73,9 @@ func (b *backend) pathCredsRead(ctx context.Context, req *logical.Request, d *fr
 		return logical.ErrorResponse("role %q does not exist", name), nil
 	}
 	c, err := b.config(ctx, req.Storage, r.Config)
-	if err == nil && c != nil && rotatable(c.entry) == nil {
-		// Its password may be changing: wait, and use the config as the rotation left it.
+	if err == nil && c != nil && (rotatable(c.entry) == nil || managesAdmins(c.entry) == nil) {
+		// Its password may be changing: wait, and use the config as the rotation left it. A
+		// config that makes admins is not changed or deleted meanwhile (admin_index.go).
 		release := b.credsDuringRotation(r.Config)
 		defer release()
 		c, err = b.config(ctx, req.Storage, r.Config)
@@ -81,9 +86,13 @@ func (b *backend) pathCredsRead(ctx context.Context, req *logical.Request, d *fr
 	if c == nil {
 		return logical.ErrorResponse("role %q names config %q, which does not exist", name, r.Config), nil
 	}
+	typ := r.credentialType(c.entry)
+	if t, ok := lookupCredentialType(typ); !ok || t.fits(c.entry) != nil {
+		return logical.ErrorResponse("role %q has credential_type %q, which config %q cannot serve: write the role again", name, typ, r.Config), nil
+	}
 	l := newLeaseInternal(r.Config, name, c.entry, r)
 	l.Instance = b.metrics.instance
-	return kindFor(c.entry.Type, c.entry.AuthMethod).issue(b, ctx, req, l, c, r)
+	return kindFor(c.entry.Type, c.entry.AuthMethod, typ).issue(b, ctx, req, l, c, r)
 }
 
 // guard covers the gap between the upstream login and Vault holding the lease: a WAL entry

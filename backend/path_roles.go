@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -31,6 +32,17 @@ type roleEntry struct {
 	Config string        `json:"config"`
 	TTL    time.Duration `json:"ttl,omitempty"`
 	MaxTTL time.Duration `json:"max_ttl,omitempty"`
+	// CredentialType is the role's credential_type; "" in roles written before there were
+	// types, which have their config's default (credentialType).
+	CredentialType string `json:"credential_type,omitempty"`
+
+	// The admin each lease gets (typeFields); unset for types that make none.
+	AdminProfile     string   `json:"admin_profile,omitempty"`
+	ADOMs            []string `json:"adoms,omitempty"`
+	TrustedHosts     []string `json:"trusted_hosts,omitempty"` // CIDRs, as netip.Prefix prints them
+	RPCPermit        string   `json:"rpc_permit,omitempty"`
+	WithSession      bool     `json:"with_session,omitempty"`
+	UsernameTemplate string   `json:"username_template,omitempty"` // "" for the default
 }
 
 func pathRoles(b *backend) []*framework.Path {
@@ -105,11 +117,27 @@ func (b *backend) pathRoleRead(ctx context.Context, req *logical.Request, d *fra
 	if err != nil || r == nil {
 		return nil, err
 	}
-	return &logical.Response{Data: map[string]any{
+	data := map[string]any{
 		"config":  r.Config,
 		"ttl":     int64(r.TTL.Seconds()),
 		"max_ttl": int64(r.MaxTTL.Seconds()),
-	}}, nil
+	}
+	typ := r.CredentialType
+	if typ == "" {
+		// Written before there were types: its config's default, while the config exists.
+		c, err := readConfig(ctx, req.Storage, r.Config)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			typ = r.credentialType(c)
+		}
+	}
+	data["credential_type"] = typ
+	if t, ok := lookupCredentialType(typ); ok {
+		maps.Copy(data, typeFieldsOf(r, t))
+	}
+	return &logical.Response{Data: data}, nil
 }
 
 func (b *backend) pathRoleList(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
@@ -150,7 +178,10 @@ func (b *backend) pathRoleWrite(ctx context.Context, req *logical.Request, d *fr
 	if c == nil {
 		return logical.ErrorResponse("config: config %q does not exist; write config/%s first", r.Config, r.Config), nil
 	}
-	var warnings []string
+	warnings, err := buildCredentialType(name, r, old, d, c)
+	if err != nil {
+		return logical.ErrorResponse(err.Error()), nil
+	}
 	sys := b.System()
 	if r.TTL > sys.MaxLeaseTTL() {
 		warnings = append(warnings, fmt.Sprintf("ttl %s is above the mount's max TTL %s: leases will be capped at it", r.TTL, sys.MaxLeaseTTL()))
@@ -215,7 +246,7 @@ func roleConfig(old *roleEntry, d *framework.FieldData) string {
 }
 
 func roleFields() map[string]*framework.FieldSchema {
-	return map[string]*framework.FieldSchema{
+	f := map[string]*framework.FieldSchema{
 		"name": {
 			Type:        framework.TypeString,
 			Description: "Name of the role.",
@@ -233,7 +264,15 @@ func roleFields() map[string]*framework.FieldSchema {
 			Type:        framework.TypeDurationSecond,
 			Description: "Longest a lease may be renewed to. Default: the mount's max TTL.",
 		},
+		"credential_type": {
+			Type: framework.TypeString,
+			Description: "What creds issue. fortianalyzer, fortimanager: session (the default: a session of the " +
+				"config's own admin) or dynamic_admin (a new local admin per lease, deleted when the lease ends; " +
+				"configs with auth_method local_user or api_key). fortilan, forticloud: token.",
+		},
 	}
+	maps.Copy(f, typeSchemas())
+	return f
 }
 
 // roleReadFields is what a role read answers.

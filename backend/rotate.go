@@ -49,6 +49,8 @@ func rotatable(c *configEntry) error {
 		return errors.New("auth_method forticloud_token cannot be rotated: FortiCloud mints tokens, the engine cannot; write a new token to the config instead")
 	case client.AuthAPIUser:
 		return errors.New("auth_method forticloud_api_user cannot be rotated: FortiCloud IAM API user passwords change only in the FortiCloud portal; download new credentials there and write them to the config")
+	case client.AuthAPIKey:
+		return errors.New("auth_method api_key cannot be rotated on fortianalyzer or fortimanager: their API keys are made only in the GUI or CLI; make a new key there and write it to the config")
 	case client.AuthEmailUser, client.AuthIAMUser:
 		return fmt.Errorf("auth_method %s cannot be rotated: FortiLAN Cloud has no API to change a user's password; change it in the portal and write it to the config", c.AuthMethod)
 	}

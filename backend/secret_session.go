@@ -110,29 +110,32 @@ func (b *backend) issueSession(ctx context.Context, req *logical.Request, l leas
 // rotation the plugin did not live to finish, which left the old password stored: it is
 // settled, and the login tried once more with the config it leaves (returned).
 func (b *backend) loginSettlingRotation(ctx context.Context, s logical.Storage, name string, c *cachedConfig) (string, *cachedConfig, error) {
-	sid, err := b.login(ctx, s, c.entry, c.conn)
-	if !errors.Is(err, client.ErrRefused) || rotatable(c.entry) != nil || !b.settlePendingRotations(ctx, s, name) {
-		return sid, c, err
-	}
-	fresh, ferr := b.config(ctx, s, name)
-	if ferr != nil || fresh == nil {
-		return "", c, err
-	}
-	sid, err = b.login(ctx, s, fresh.entry, fresh.conn)
-	return sid, fresh, err
+	var sid string
+	c, err := b.settling(ctx, s, name, c, func(c *cachedConfig) (err error) {
+		sid, err = b.login(ctx, s, c.entry, c.conn)
+		return err
+	})
+	return sid, c, err
 }
 
-// verifySession logs in once, learns how renew can check this admin's sessions, and logs out.
-func (b *backend) verifySession(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Client) (string, error) {
+// verifySession logs in once, learns how renew can check this admin's sessions, checks that a
+// local admin may manage admins (for dynamic_admin roles), and logs out.
+func (b *backend) verifySession(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Client) ([]string, error) {
 	sid, err := b.login(ctx, s, c, conn)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	warning := b.learnProbe(ctx, name, c, conn, sid)
+	var warnings []string
+	if w := b.learnProbe(ctx, name, c, conn, sid); w != "" {
+		warnings = append(warnings, w)
+	}
+	if c.AuthMethod == client.AuthLocalUser {
+		warnings = append(warnings, adminAccessWarning(ctx, conn, sid)...)
+	}
 	if err := conn.Sessions.Logout(context.WithoutCancel(ctx), sid); err != nil && !errors.Is(err, client.ErrGone) {
 		b.Logger().Warn("verify_connection: logout failed; the session will idle out upstream", "config", name, "error", err)
 	}
-	return warning, nil
+	return warnings, nil
 }
 
 // learnProbe finds, with sid fresh from a login and so alive, which status call renew can ask

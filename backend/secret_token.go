@@ -165,13 +165,13 @@ func (b *backend) tokenResponse(l leaseInternal, r *roleEntry, tok client.Token)
 }
 
 // verifyToken gets a token once and invalidates it.
-func (b *backend) verifyToken(ctx context.Context, _ logical.Storage, name string, _ *configEntry, conn *client.Client) (string, error) {
+func (b *backend) verifyToken(ctx context.Context, _ logical.Storage, name string, _ *configEntry, conn *client.Client) ([]string, error) {
 	tok, err := conn.Tokens.Issue(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := conn.Tokens.Revoke(context.WithoutCancel(ctx), tok.AccessToken); err != nil && !errors.Is(err, client.ErrGone) {
 		b.Logger().Warn("verify_connection: token invalidation failed; the token will expire upstream", "config", name, "error", err)
 	}
-	return "", nil
+	return nil, nil
 }

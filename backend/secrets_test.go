@@ -59,20 +59,24 @@ func leakCheck(t *testing.T, faults []fortitest.Fault) {
 			said = append(said, string(b))
 			return
 		}
-		for _, k := range []string{"session", "access_token"} {
+		for _, k := range []string{"session", "access_token", "password"} {
 			if v, ok := resp.Data[k].(string); ok {
 				issued[v] = true
 			}
 		}
 	}
+	key := e.fazKey()
 	configs := map[string]map[string]any{
 		"faz": e.fazLocal(), "fazc": e.fazCloud(), "faza": e.fazAPIUser(), "fmg": e.fmgLocal(),
-		"lan": e.lanEmail(), "iam": e.lanIAM(), "lana": e.lanAPIUser(), "cloud": e.cloudAPIUser(),
+		"lan": e.lanEmail(), "iam": e.lanIAM(), "lana": e.lanAPIUser(), "cloud": e.cloudAPIUser(), "fazk": key,
 	}
+	roles := []string{"dyn-faz", "dyn-fazk"}
 	for _, f := range faults {
 		if f.Message != "" {
-			// The fake echoes one fixed password on /api/v1/auth: only the config that sent it.
+			// The fake echoes one fixed password on /api/v1/auth and /sys/login/user: only the
+			// config that sent it, not a dynamic admin's login, which sends its own.
 			delete(configs, "iam")
+			roles = nil
 		}
 	}
 	for name, data := range configs {
@@ -86,10 +90,17 @@ func leakCheck(t *testing.T, faults []fortitest.Fault) {
 		note(e.do(logical.ReadOperation, "roles/"+name, nil))
 	}
 	note(e.do(logical.UpdateOperation, "config/fazc", with(e.fazCloud(), "token", "wrong-token-xyz-123")))
+	for _, r := range roles {
+		note(e.do(logical.UpdateOperation, "roles/"+r, dynamicRole(strings.TrimPrefix(r, "dyn-"), "adoms", "root")))
+		note(e.do(logical.ReadOperation, "roles/"+r, nil))
+	}
+	for name := range configs {
+		roles = append(roles, name)
+	}
 
 	// Leases issued while the upstream is well, then renewed and revoked under the fault.
 	var leases []lease
-	for name := range configs {
+	for _, name := range roles {
 		resp, err := e.do(logical.ReadOperation, "creds/"+name, nil)
 		note(resp, err)
 		if err == nil && resp != nil && resp.Secret != nil {
@@ -99,8 +110,10 @@ func leakCheck(t *testing.T, faults []fortitest.Fault) {
 	for _, f := range faults {
 		e.fake.AddFault(f)
 	}
-	for name := range configs {
+	for _, name := range roles {
 		note(e.do(logical.ReadOperation, "creds/"+name, nil))
+	}
+	for name := range configs {
 		note(e.do(logical.UpdateOperation, "config/"+name, map[string]any{}))
 	}
 	for _, l := range leases {
@@ -115,7 +128,8 @@ func leakCheck(t *testing.T, faults []fortitest.Fault) {
 	if len(issued) == 0 {
 		t.Fatal("no credential was issued: the test saw nothing")
 	}
-	secrets := []string{adminPassword, cloudToken, lanPassword, iamPassword, apiPassword, "wrong-password-xyz", "wrong-token-xyz-123"}
+	secrets := []string{adminPassword, cloudToken, lanPassword, iamPassword, apiPassword, "wrong-password-xyz", "wrong-token-xyz-123",
+		key["api_key"].(string)}
 	for s := range issued {
 		secrets = append(secrets, s)
 	}

@@ -303,32 +303,32 @@ func (b *backend) release(ctx context.Context, s logical.Storage, l leaseInterna
 // verifyShared checks an API user's credentials without killing the token its leases share:
 // while a share is live, minting a token to test would end it. Then the credentials that
 // minted it vouch for themselves; others go unchecked, with a warning.
-func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Client) (string, error) {
+func (b *backend) verifyShared(ctx context.Context, s logical.Storage, name string, c *configEntry, conn *client.Client) ([]string, error) {
 	unlock := b.apiUsers.Lock(apiUserKey(c.AuthURL, c.APIID))
 	defer unlock()
 	sh, err := readShare(ctx, s, shareKey(c.AuthURL, c.APIID))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if sh.live(time.Now()) {
 		if sh.mintedBy(c) {
-			return "", nil
+			return nil, nil
 		}
 		b.Logger().Info("verify_connection: the API user's token is live and shared by leases; not minting another", "config", name)
-		return "verify_connection: not checked: this API user's token is live and shared by leases, and logging in to check would end it; " +
-			"these credentials differ from the ones that minted it: this config's first creds logs in with them (ending the shared token)", nil
+		return []string{"verify_connection: not checked: this API user's token is live and shared by leases, and logging in to check would end it; " +
+			"these credentials differ from the ones that minted it: this config's first creds logs in with them (ending the shared token)"}, nil
 	}
 	tok, err := conn.Tokens.Issue(ctx)
 	if client.TokenMayBeMinted(err) {
 		b.markShareStale(context.WithoutCancel(ctx), s, c.AuthURL, c.APIID)
 	}
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := conn.Tokens.Revoke(context.WithoutCancel(ctx), tok.AccessToken); err != nil && !errors.Is(err, client.ErrGone) {
 		b.Logger().Warn("verify_connection: token revoke failed; the token will expire upstream", "config", name, "error", err)
 	}
-	return "", nil
+	return nil, nil
 }
 
 // setMinter records a salted digest of the credentials that minted the share's token, so that

@@ -25,6 +25,12 @@ func (b *backend) walRollback(ctx context.Context, req *logical.Request, kind st
 		return nil
 	}
 	if l.IssuedAt != 0 && time.Since(time.Unix(l.IssuedAt, 0)) > walGiveUp {
+		if l.Admin != "" {
+			// Admins do not idle out: say which one may be left, and where.
+			b.Logger().Error("WAL rollback: giving up deleting an admin after a day; if it still exists upstream, delete it there",
+				"config", l.Config, "admin", l.Admin, "url", l.URL)
+			return nil
+		}
 		b.Logger().Warn("WAL rollback: dropping an entry too old to matter", "kind", kind, "config", l.Config)
 		return nil
 	}
@@ -33,6 +39,9 @@ func (b *backend) walRollback(ctx context.Context, req *logical.Request, kind st
 		b.Logger().Warn("WAL rollback: dropping an entry of unknown kind", "kind", kind)
 		return nil
 	}
+	// An end may need the config's root (a dynamic admin's): not while its password changes.
+	release := b.credsDuringRotation(l.Config)
+	defer release()
 	if err := k.end(b, ctx, req.Storage, l); err != nil {
 		b.Logger().Warn("WAL rollback failed; will retry", "kind", kind, "config", l.Config, "error", err)
 		return err

@@ -67,10 +67,10 @@ func (p Product) Supports(method string) bool { return slices.Contains(p.AuthMet
 
 var products = []Product{
 	{Type: TypeFortiAnalyzer, Family: FamilySession, UsesURL: true,
-		AuthMethods:     []string{AuthForticloudToken, AuthAPIUser, AuthLocalUser},
+		AuthMethods:     []string{AuthForticloudToken, AuthAPIUser, AuthLocalUser, AuthAPIKey},
 		DefaultClientID: "FortiAnalyzer"},
 	{Type: TypeFortiManager, Family: FamilySession, UsesURL: true,
-		AuthMethods:     []string{AuthForticloudToken, AuthAPIUser, AuthLocalUser},
+		AuthMethods:     []string{AuthForticloudToken, AuthAPIUser, AuthLocalUser, AuthAPIKey},
 		DefaultClientID: "FortiManager"},
 	{Type: TypeFortiLAN, Family: FamilyToken, UsesURL: true, DefaultURL: DefaultFortiLANURL,
 		AuthMethods: []string{AuthEmailUser, AuthIAMUser, AuthAPIUser}, DefaultAuthMethod: AuthEmailUser,

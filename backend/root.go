@@ -1,0 +1,120 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// rootSessionsPerConfig is how many root sessions admin calls of one config hold at once. Each
+// counts against the root admin's login-max (20 to 32 upstream), which its session leases and its
+// human users share: a revoke of 50 leases at once must not fill it.
+const rootSessionsPerConfig = 4
+
+// withRoot runs fn as config name's root (c, as cached): with its API key, or in a root session
+// of its own (client.AdminTable.RootAuth), logged out after. A root login refused may be a
+// rotation the plugin did not live to finish, which left the old password stored: it is settled,
+// and fn runs with the config it leaves. Callers hold credsDuringRotation(name).
+func (b *backend) withRoot(ctx context.Context, s logical.Storage, name string, c *cachedConfig, fn func(*cachedConfig, client.Auth) error) error {
+	var auth client.Auth
+	var end func()
+	c, err := b.settling(ctx, s, name, c, func(c *cachedConfig) (err error) {
+		auth, end, err = b.rootAuth(ctx, name, c)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	defer end()
+	return fn(c, auth)
+}
+
+// rootAuth authenticates as config name's root, c, within rootSessionsPerConfig, and returns
+// how to end it.
+func (b *backend) rootAuth(ctx context.Context, name string, c *cachedConfig) (client.Auth, func(), error) {
+	release := func() {}
+	if c.entry.AuthMethod == client.AuthLocalUser {
+		var err error
+		if release, err = b.rootSlots.acquire(ctx, name); err != nil {
+			return client.Auth{}, nil, err
+		}
+	}
+	auth, err := c.conn.Admins.RootAuth(ctx)
+	end := func() {
+		// Also when the caller left: the session exists all the same.
+		if err := c.conn.Admins.EndRootAuth(context.WithoutCancel(ctx), auth); err != nil {
+			b.Logger().Warn("root logout failed; the session will idle out upstream", "config", name, "error", err)
+		}
+		release()
+	}
+	if err != nil {
+		if auth.Session != "" {
+			end()
+		} else {
+			release()
+		}
+		return client.Auth{}, nil, err
+	}
+	return auth, end, nil
+}
+
+// settling runs try with config name (c, as cached). Upstream refusing it may be a rotation the
+// plugin did not live to finish, which left the old password stored: that is settled, and try
+// runs once more with the config it leaves (returned). The caller holds
+// credsDuringRotation(name), so no rotation of it is under way.
+func (b *backend) settling(ctx context.Context, s logical.Storage, name string, c *cachedConfig, try func(*cachedConfig) error) (*cachedConfig, error) {
+	err := try(c)
+	if !errors.Is(err, client.ErrRefused) || rotatable(c.entry) != nil || !b.settlePendingRotations(ctx, s, name) {
+		return c, err
+	}
+	fresh, ferr := b.config(ctx, s, name)
+	if ferr != nil || fresh == nil {
+		return c, err
+	}
+	return fresh, try(fresh)
+}
+
+// keyedSemaphore holds up to n slots per key, made on first use and dropped when nobody holds or
+// waits for one.
+type keyedSemaphore struct {
+	mu   sync.Mutex
+	sems map[string]*keyedSem
+}
+
+type keyedSem struct {
+	slots chan struct{}
+	refs  int
+}
+
+// acquire takes one of key's rootSessionsPerConfig slots, waiting while ctx lasts, and returns
+// its release.
+func (k *keyedSemaphore) acquire(ctx context.Context, key string) (release func(), err error) {
+	k.mu.Lock()
+	if k.sems == nil {
+		k.sems = make(map[string]*keyedSem)
+	}
+	s := k.sems[key]
+	if s == nil {
+		s = &keyedSem{slots: make(chan struct{}, rootSessionsPerConfig)}
+		k.sems[key] = s
+	}
+	s.refs++
+	k.mu.Unlock()
+	unref := func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if s.refs--; s.refs == 0 {
+			delete(k.sems, key)
+		}
+	}
+	select {
+	case s.slots <- struct{}{}:
+		return func() { <-s.slots; unref() }, nil
+	case <-ctx.Done():
+		unref()
+		return nil, ctx.Err()
+	}
+}

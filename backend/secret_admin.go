@@ -1,0 +1,306 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// secretAdminType is a FortiAnalyzer or FortiManager local admin made for one lease, with a
+// session of it unless its role says with_session=false (dynamic_admin roles).
+const secretAdminType = "dynamic_admin"
+
+func secretAdmin(b *backend) *framework.Secret {
+	session := secretSession(b).Fields
+	return &framework.Secret{
+		Type: secretAdminType,
+		Fields: map[string]*framework.FieldSchema{
+			"username": {Type: framework.TypeString, Description: "dynamic_admin: the admin made for this lease, deleted when it ends."},
+			"password": {Type: framework.TypeString, Description: "dynamic_admin: the admin's password, from the config's password_policy.",
+				DisplayAttrs: &framework.DisplayAttributes{Sensitive: true}},
+			"session": session["session"],
+			"url":     session["url"],
+		},
+		Renew:  b.adminRenew,
+		Revoke: b.sessionRevoke,
+	}
+}
+
+// dynamicAdminKind is a local admin made for one lease: named, and noted in a WAL entry and the
+// admin index, before it is created; ended by deleting it, its session logged out first.
+func dynamicAdminKind() credentialKind {
+	return credentialKind{name: credDynamicAdmin, issue: (*backend).issueAdmin, verify: (*backend).verifyAdminRoot,
+		end: (*backend).endAdmin, revoke: (*backend).revokeAdmin}
+}
+
+// issueAdmin creates the admin role r asks for, reads it back, logs in as it unless
+// with_session=false, and answers it under a lease. Whatever fails once the add may have been
+// sent, and a caller that leaves meanwhile (the add runs to its answer), ends with the admin
+// deleted: at once, or by WAL rollback. The caller holds credsDuringRotation(l.Config).
+func (b *backend) issueAdmin(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
+	k := dynamicAdminKind()
+	name, err := renderUsername(r.UsernameTemplate, l.Role, req.DisplayName)
+	if err != nil {
+		return logical.ErrorResponse("username_template of role %q %s: fix the role's username_template", l.Role, err), nil
+	}
+	pass, err := b.newPassword(ctx, c.entry.PasswordPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("config %q: %w", l.Config, err)
+	}
+	want, err := r.admin(name, pass)
+	if err != nil {
+		return nil, fmt.Errorf("role %q: %w", l.Role, err)
+	}
+	// The probe verify_connection learnt is the root's; this admin's profile is the role's.
+	l.CredentialType, l.Admin, l.RenewProbe = credDynamicAdmin, name, ""
+	var id string
+	err = b.withRoot(ctx, req.Storage, l.Config, c, func(root *cachedConfig, auth client.Auth) error {
+		c = root // as a settled rotation left it
+		var err error
+		if id, err = b.noteAdmin(ctx, req.Storage, k, l); err != nil {
+			return err
+		}
+		return b.createAdmin(ctx, c, auth, want)
+	})
+	switch {
+	case errors.Is(err, client.ErrExists):
+		// Never this engine's: each add is sent once, under a name of its own.
+		b.dropNote(ctx, req.Storage, l, id)
+		return nil, logical.CodedError(http.StatusConflict, fmt.Sprintf("%s: it is not the engine's, and was left alone; "+
+			"role %q's username_template must give each lease a new name", err, l.Role))
+	case err != nil:
+		if id != "" {
+			b.undoThenDropWAL(ctx, req.Storage, k, l, id)
+		}
+		return nil, adminError(l.Config, err)
+	}
+	if r.WithSession {
+		if l.Session, err = c.conn.Sessions.LoginAs(ctx, name, pass); err != nil {
+			b.undoThenDropWAL(ctx, req.Storage, k, l, id)
+			return nil, loginAsError(l, r, err)
+		}
+	}
+	data := map[string]any{"username": name, "password": pass, "url": l.URL}
+	if l.Session != "" {
+		data["session"] = l.Session
+	}
+	resp := b.Secret(secretAdminType).Response(data, l.toMap())
+	resp.Secret.TTL, resp.Secret.MaxTTL = r.TTL, r.MaxTTL
+	return b.handOver(ctx, req, k, l, resp, id)
+}
+
+// noteAdmin writes, before the admin is created, the WAL entry that deletes it by name unless
+// the lease takes it over, then its record in the admin index (admin_index.go), and returns the
+// entry's id. A caller gone already gets nothing created.
+func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credentialKind, l leaseInternal) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("request ended before admin %q was created: %w", l.Admin, err)
+	}
+	ctx = context.WithoutCancel(ctx)
+	id, err := framework.PutWAL(ctx, s, k.name, l.toMap())
+	if err != nil {
+		return "", fmt.Errorf("write WAL: %w", err)
+	}
+	if err := b.recordAdmin(ctx, s, l); err != nil {
+		b.dropNote(ctx, s, l, id)
+		return "", err
+	}
+	return id, nil
+}
+
+// dropNote drops the WAL entry id and the index record of an admin that was never created.
+func (b *backend) dropNote(ctx context.Context, s logical.Storage, l leaseInternal, id string) {
+	ctx = context.WithoutCancel(ctx)
+	if err := b.forgetAdmin(ctx, s, l.Config, l.Admin); err != nil {
+		b.Logger().Warn("could not drop the record of an admin never created; a config delete checks upstream for it", "config", l.Config, "error", err)
+	}
+	if id == "" {
+		return
+	}
+	if err := framework.DeleteWAL(ctx, s, id); err != nil {
+		b.Logger().Warn("could not drop the WAL entry of an admin never created; rollback will find nothing to do", "config", l.Config, "error", err)
+	}
+}
+
+// createAdmin adds want as root auth, and reads it back: upstream must show no more than was
+// asked (firmware differs in how it binds an ADOM list [fortinet-apis §5]).
+func (b *backend) createAdmin(ctx context.Context, c *cachedConfig, auth client.Auth, want client.Admin) error {
+	if err := c.conn.Admins.AddAdmin(ctx, auth, want); err != nil {
+		return fmt.Errorf("create admin %q: %w", want.Name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("request ended while admin %q was created: %w", want.Name, err)
+	}
+	got, err := c.conn.Admins.GetAdmin(ctx, auth, want.Name)
+	if err != nil {
+		return fmt.Errorf("read admin %q back: %w", want.Name, err)
+	}
+	if why := got.WiderThan(want); why != "" {
+		return &widerError{name: want.Name, why: why}
+	}
+	return nil
+}
+
+// widerError is an admin upstream made wider than asked.
+type widerError struct{ name, why string }
+
+func (e *widerError) Error() string {
+	return fmt.Sprintf("admin %q, as upstream made it, is wider than the role asks (%s); it was deleted: this firmware "+
+		"does not bind what the role asks as the engine sends it (see the guide on ADOM binding by firmware)", e.name, e.why)
+}
+
+// adminError is what creds answer for err, a failure to create an admin of config, saying what
+// to check where the upstream's code tells.
+func adminError(config string, err error) error {
+	var wider *widerError
+	var ce *client.Error
+	switch {
+	case errors.As(err, &wider):
+		return logical.CodedError(http.StatusBadGateway, err.Error())
+	case !errors.Is(err, client.ErrRefused) || !errors.As(err, &ce):
+		return upstreamError(config, err)
+	case ce.Code == codeNoPermission:
+		return logical.CodedError(http.StatusBadGateway, fmt.Sprintf("%s: config/%s's root must be allowed to manage admins "+
+			"(read-write System Settings, as Super_User)", err, config))
+	case ce.Code == codeInvalidData:
+		return logical.CodedError(http.StatusBadGateway, fmt.Sprintf("%s: check that the role's admin_profile and adoms exist upstream", err))
+	}
+	return logical.CodedError(http.StatusBadGateway, err.Error())
+}
+
+// JSON-RPC codes that say what to check [fortinet-apis §1]: the root's rights, or the data sent.
+const (
+	codeNoPermission = -11
+	codeInvalidData  = -10
+)
+
+// loginAsError is what creds answer for a login as the new admin that failed; the admin was
+// deleted. A refused one most likely came from an address the role does not trust.
+func loginAsError(l leaseInternal, r *roleEntry, err error) error {
+	if !errors.Is(err, client.ErrRefused) || len(r.TrustedHosts) == 0 {
+		return upstreamError(l.Config, fmt.Errorf("log in as admin %q (it was deleted): %w", l.Admin, err))
+	}
+	return logical.CodedError(http.StatusBadGateway, fmt.Sprintf("log in as admin %q: %s; it was deleted. Role %q's trusted_hosts (%s) "+
+		"probably leave out the address Vault reaches %s from: add it, or set with_session=false for creds that answer the "+
+		"admin's password without a session", l.Admin, err, l.Role, strings.Join(r.TrustedHosts, ", "), l.URL))
+}
+
+// revokeAdmin is the revoke of a dynamic admin's lease.
+func (b *backend) revokeAdmin(ctx context.Context, s logical.Storage, l leaseInternal) error {
+	release := b.credsDuringRotation(l.Config)
+	defer release()
+	return b.endAdmin(ctx, s, l)
+}
+
+// endAdmin logs the lease's session out, if any, and deletes its admin, with its config's root
+// as it is now. An admin not in the index was never created, or is gone already; one gone
+// upstream counts as deleted. The caller holds credsDuringRotation(l.Config).
+func (b *backend) endAdmin(ctx context.Context, s logical.Storage, l leaseInternal) error {
+	if l.Session != "" {
+		if err := b.logout(ctx, s, l); err != nil {
+			return err
+		}
+	}
+	if ok, err := b.adminRecorded(ctx, s, l.Config, l.Admin); err != nil || !ok {
+		return err
+	}
+	c, err := b.adminConfig(ctx, s, l)
+	if err != nil {
+		return err
+	}
+	err = b.withRoot(ctx, s, l.Config, c, func(c *cachedConfig, auth client.Auth) error {
+		return c.conn.Admins.DeleteAdmin(ctx, auth, l.Admin)
+	})
+	if errors.Is(err, client.ErrGone) {
+		b.Logger().Debug("admin already gone upstream", "config", l.Config, "admin", l.Admin)
+	} else if err != nil {
+		return err
+	}
+	return b.forgetAdmin(ctx, s, l.Config, l.Admin)
+}
+
+// adminConfig is the config that manages l's admin: its own, which config writes keep at the
+// admin's URL while it is in the index.
+func (b *backend) adminConfig(ctx context.Context, s logical.Storage, l leaseInternal) (*cachedConfig, error) {
+	c, err := b.config(ctx, s, l.Config)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil || c.entry.Type != l.Type || c.entry.URL != l.URL || managesAdmins(c.entry) != nil {
+		return nil, fmt.Errorf("config %q is gone or no longer manages the admins of %s, where admin %q lives: "+
+			"delete that admin there by hand", l.Config, l.URL, l.Admin)
+	}
+	return c, nil
+}
+
+// adminRenew extends the lease while its admin exists upstream and, with a session, while that
+// session is alive.
+func (b *backend) adminRenew(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	l, err := decodeLease(req.Secret.InternalData)
+	if err != nil || l.Admin == "" {
+		return logical.ErrorResponse("lease has no admin to renew"), nil
+	}
+	release := b.credsDuringRotation(l.Config)
+	defer release()
+	c, err := b.adminConfig(ctx, req.Storage, l)
+	if err != nil {
+		return nil, err
+	}
+	err = b.withRoot(ctx, req.Storage, l.Config, c, func(c *cachedConfig, auth client.Auth) error {
+		_, err := c.conn.Admins.GetAdmin(ctx, auth, l.Admin)
+		return err
+	})
+	switch {
+	case errors.Is(err, client.ErrGone):
+		return logical.ErrorResponse("admin %q no longer exists upstream (deleted outside Vault): read creds again", l.Admin), nil
+	case err != nil:
+		return nil, upstreamError(l.Config, err)
+	}
+	if l.Session != "" {
+		if refused, err := b.checkSession(ctx, req.Storage, l); refused != nil || err != nil {
+			return refused, err
+		}
+	}
+	ttl, maxTTL := b.ttls(ctx, req.Storage, l)
+	resp := &logical.Response{Secret: req.Secret}
+	resp.Secret.TTL, resp.Secret.MaxTTL = ttl, maxTTL
+	return resp, nil
+}
+
+// verifyAdminRoot checks, for a config whose root only manages admins (an API key), that it
+// may: a harmless read of the admin table.
+func (b *backend) verifyAdminRoot(ctx context.Context, _ logical.Storage, _ string, _ *configEntry, conn *client.Client) ([]string, error) {
+	auth, err := conn.Admins.RootAuth(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Admins.EndRootAuth(context.WithoutCancel(ctx), auth)
+	err = conn.Admins.CheckAdminAccess(ctx, auth)
+	var ce *client.Error
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.As(err, &ce) && ce.Status == http.StatusUnauthorized:
+		return nil, fmt.Errorf("%w: the key was refused: check it, and that its admin trusts the address Vault connects from", err)
+	case errors.Is(err, client.ErrRefused):
+		return nil, fmt.Errorf("%w: dynamic_admin roles, which this config serves, need it", err)
+	}
+	return nil, err
+}
+
+// adminAccessWarning warns, after a root login, when the root may not manage admins: the
+// config's dynamic_admin roles would fail.
+func adminAccessWarning(ctx context.Context, conn *client.Client, sid string) []string {
+	err := conn.Admins.CheckAdminAccess(ctx, client.Auth{Session: sid})
+	if err == nil {
+		return nil
+	}
+	return []string{fmt.Sprintf("verify_connection: this admin may not manage admins (%s): dynamic_admin roles on this config will fail; "+
+		"session roles are not affected", err)}
+}
