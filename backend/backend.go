@@ -31,7 +31,9 @@ credentials kept in Vault. When a lease ends or is revoked, the session is logge
 token invalidated upstream.
 
 Write a config (config/<name>) with the product's URL and credentials, a role (roles/<name>)
-naming the config and the lease TTLs, then read creds/<role>.
+naming the config and the lease TTLs, then read creds/<role>. A dynamic_admin role makes a
+FortiAnalyzer or FortiManager admin of its own for each lease instead, and deletes it when the
+lease ends.
 `
 
 // backend is one mount of the engine.
@@ -61,6 +63,11 @@ type backend struct {
 	// apiUsers serialises token requests per FortiCloud API user: a new token kills the last.
 	apiUsers keyedMutex
 
+	// sched runs rotation schedules where Vault has no rotation manager (scheduler.go), and
+	// rotate is the rotation it runs: rotateRoot (tests put another in).
+	sched  *scheduler
+	rotate func(ctx context.Context, s logical.Storage, name string) (*configEntry, error)
+
 	// rootSlots bound the root sessions that admin calls hold at once, per config (root.go).
 	rootSlots keyedSemaphore
 }
@@ -83,7 +90,9 @@ func newBackend() *backend {
 		metrics:       newMetrics(),
 		writeLocks:    locksutil.CreateLocks(),
 		rotationLocks: locksutil.CreateLocks(),
+		sched:         newScheduler(engineTick()),
 	}
+	b.rotate = b.rotateRoot
 	minAge, err := time.ParseDuration(walRollbackMinAge)
 	if err != nil || minAge <= 0 {
 		minAge = 10 * time.Minute
@@ -112,6 +121,8 @@ func newBackend() *backend {
 		WALRollbackMinAge: minAge,
 		Invalidate:        b.invalidate,
 		Clean:             b.clean,
+		PeriodicFunc:      b.periodic,
+		RotateCredential:  b.rotateCredential,
 		RunningVersion:    Version,
 	}
 	return b
@@ -127,8 +138,9 @@ func (b *backend) invalidate(_ context.Context, key string) {
 	}
 }
 
-// clean closes every cached client when the mount goes away.
+// clean stops the rotation scheduler and closes every cached client when the mount goes away.
 func (b *backend) clean(context.Context) {
+	b.sched.stop() // before b.mu: a rotation it waits for may store a config
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for name, c := range b.configs {

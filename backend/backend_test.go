@@ -55,6 +55,9 @@ type env struct {
 	// deadline, when set, is the deadline of every request do makes, as some Vault requests
 	// carry one; else requests have none, as creds through Vault 1.21 has not.
 	deadline time.Duration
+	// sys, when set, is the backends' system view; mount is the mount point of requests.
+	sys   logical.SystemView
+	mount string
 }
 
 // newFake starts the fake with every credential the tests use and no FortiLAN login limit.
@@ -85,6 +88,9 @@ func (e *env) newBackend() *backend {
 	conf.StorageView = e.s
 	conf.Logger = hclog.New(&hclog.LoggerOptions{Output: e.logs, Level: hclog.Trace})
 	conf.System = &logical.StaticSystemView{DefaultLeaseTTLVal: time.Hour, MaxLeaseTTLVal: 24 * time.Hour}
+	if e.sys != nil {
+		conf.System = e.sys
+	}
 	lb, err := Factory(context.Background(), conf)
 	if err != nil {
 		e.t.Fatal(err)
@@ -105,7 +111,7 @@ func (e *env) restart() {
 // do runs one request as Vault would, with the existence check deciding create or update.
 func (e *env) do(op logical.Operation, path string, data map[string]any) (*logical.Response, error) {
 	e.t.Helper()
-	req := &logical.Request{Operation: op, Path: path, Data: data, Storage: e.s}
+	req := &logical.Request{Operation: op, Path: path, Data: data, Storage: e.s, MountPoint: e.mount}
 	if op == logical.UpdateOperation || op == logical.CreateOperation {
 		ok, exists, err := e.b.HandleExistenceCheck(context.Background(), req)
 		if err != nil {

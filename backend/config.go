@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
+	"github.com/hashicorp/vault/sdk/helper/automatedrotationutil"
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
@@ -42,6 +43,22 @@ type configEntry struct {
 	PasswordPolicy string `json:"password_policy,omitempty"`
 	// LastRotated is when rotate-root last changed the root credential (UNIX seconds; 0 never).
 	LastRotated int64 `json:"last_rotated,omitempty"`
+
+	// The automated rotation schedule (rotation_period, rotation_schedule, rotation_window,
+	// disable_automated_rotation, rotation_policy) and its state: rotation.go.
+	automatedrotationutil.AutomatedRotationParams
+	// RotationScheduler is who runs the schedule: schedulerVault, schedulerEngine, or "" when
+	// no job may be registered.
+	RotationScheduler string `json:"rotation_scheduler,omitempty"`
+	// NextRotation is the schedule's next due time (UNIX seconds; 0 none).
+	NextRotation int64 `json:"next_rotation,omitempty"`
+	// RotationRetryAt is when the engine tries again after a failed scheduled rotation (UNIX
+	// seconds; 0 none). A rotation is due at the later of it and NextRotation.
+	RotationRetryAt int64 `json:"rotation_retry_at,omitempty"`
+	// RotationFailures counts the scheduled rotations failed since the last one that went
+	// through; RotationLastError is the last one's error (no secrets, as every error here).
+	RotationFailures  int    `json:"rotation_failures,omitempty"`
+	RotationLastError string `json:"rotation_last_error,omitempty"`
 }
 
 // settings is how the client reaches c's product and logs in to it.
@@ -98,6 +115,21 @@ func readEntry[T any](ctx context.Context, s logical.Storage, prefix, name strin
 		return nil, fmt.Errorf("decode %s %q: %w", what, name, err)
 	}
 	return &v, nil
+}
+
+// storeConfig stores c as config name and drops its cached connection.
+func (b *backend) storeConfig(ctx context.Context, s logical.Storage, name string, c *configEntry) error {
+	entry, err := logical.StorageEntryJSON(configPrefix+name, c)
+	if err != nil {
+		return fmt.Errorf("encode config %q: %w", name, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := s.Put(ctx, entry); err != nil {
+		return fmt.Errorf("store config %q: %w", name, err)
+	}
+	b.dropConfigLocked(name)
+	return nil
 }
 
 // cacheThrough returns cache[name], or what load reads, kept in cache when found. load runs

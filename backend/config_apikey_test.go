@@ -42,7 +42,7 @@ func TestConfigAPIKey(t *testing.T) {
 	if got["auth_method"] != "api_key" || got["api_key_set"] != true || got["username"] != adminUser {
 		t.Fatalf("read %v", got)
 	}
-	for _, k := range []string{"api_key", "password_set", "renew_probe", "last_rotated"} {
+	for _, k := range []string{"api_key", "password_set", "renew_probe"} {
 		if _, ok := got[k]; ok {
 			t.Errorf("read answers %s: %v", k, got)
 		}

@@ -69,7 +69,7 @@ func buildConfig(old *configEntry, d *framework.FieldData) (*configEntry, []stri
 	}
 	for _, check := range []func(*configEntry) error{
 		w.checkType, w.checkAuthMethod, w.checkCredentials, w.checkURL, w.checkIAM, w.checkRedirect,
-		w.checkCredentialsSet, w.checkTLS, w.checkRequestTimeout, w.checkRateLimits, w.checkPasswordPolicy, w.forgetProbe,
+		w.checkCredentialsSet, w.checkTLS, w.checkRequestTimeout, w.checkRateLimits, w.checkPasswordPolicy, w.forgetProbe, w.checkRotation,
 		w.checkAPIKey,
 	} {
 		if err := check(c); err != nil {

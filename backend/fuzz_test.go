@@ -10,7 +10,8 @@ import (
 
 var configFieldNames = []string{"type", "url", "auth_method", "token", "api_id", "client_id", "auth_url",
 	"username", "password", "account_id", "ca_cert", "tls_server_name", "tls_skip_verify", "request_timeout",
-	"login_rate_limit", "call_rate_limit", "verify_connection", "password_policy", "api_key"}
+	"login_rate_limit", "call_rate_limit", "verify_connection", "password_policy", "api_key",
+	"rotation_period", "rotation_schedule", "rotation_window", "disable_automated_rotation", "rotation_policy"}
 
 // startsWithField reports whether an error message opens with a field name, as every config
 // and role error must.

@@ -27,9 +27,13 @@ type metrics struct {
 	issued  map[string]uint64 // by config
 	revoked map[string]uint64
 	live    map[string]int64
+
+	rotations map[rotationKey]uint64
 }
 
 type callKey struct{ product, operation, outcome string }
+
+type rotationKey struct{ config, outcome, scheduler string }
 
 // buckets are the latency histogram's upper bounds in seconds: from a loopback fake to a slow
 // cloud behind retries.
@@ -45,6 +49,7 @@ func newMetrics() *metrics {
 	return &metrics{
 		instance: randomHex(8),
 		calls:    map[callKey]*histogram{}, issued: map[string]uint64{}, revoked: map[string]uint64{}, live: map[string]int64{},
+		rotations: map[rotationKey]uint64{},
 	}
 }
 
@@ -81,6 +86,14 @@ func (m *metrics) leaseRevoked(config, instance string) {
 	if instance == m.instance {
 		m.live[config]--
 	}
+	m.mu.Unlock()
+}
+
+// rotated counts a rotation of config: its outcome and who asked for it (a scheduler, or
+// "manual" for rotate-root).
+func (m *metrics) rotated(config, outcome, scheduler string) {
+	m.mu.Lock()
+	m.rotations[rotationKey{config, outcome, scheduler}]++
 	m.mu.Unlock()
 }
 
@@ -128,7 +141,19 @@ func (m *metrics) families() []*dto.MetricFamily {
 		// Vault may repeat a revoke that went through: never below 0.
 		live.Metric = append(live.Metric, &dto.Metric{Label: labels, Gauge: &dto.Gauge{Value: new(float64(max(m.live[c], 0)))}})
 	}
-	return []*dto.MetricFamily{requests, durations, issued, revoked, live}
+	return []*dto.MetricFamily{requests, durations, issued, revoked, live, m.rotationFamily()}
+}
+
+// rotationFamily is forticloud_rotations_total; m.mu is held.
+func (m *metrics) rotationFamily() *dto.MetricFamily {
+	f := family("forticloud_rotations_total", "Root credential rotations since this mount's backend started, by config, outcome and scheduler (vault, engine, or manual for rotate-root).", dto.MetricType_COUNTER)
+	for _, k := range slices.SortedFunc(maps.Keys(m.rotations), func(a, b rotationKey) int {
+		return cmp.Or(cmp.Compare(a.config, b.config), cmp.Compare(a.outcome, b.outcome), cmp.Compare(a.scheduler, b.scheduler))
+	}) {
+		labels := labelPairs("config", k.config, "outcome", k.outcome, "scheduler", k.scheduler)
+		f.Metric = append(f.Metric, &dto.Metric{Label: labels, Counter: &dto.Counter{Value: new(float64(m.rotations[k]))}})
+	}
+	return f
 }
 
 // proto is h in Prometheus' data model: cumulative buckets, +Inf left to expfmt.

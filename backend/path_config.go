@@ -12,7 +12,9 @@ import (
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
 	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/helper/automatedrotationutil"
 	"github.com/hashicorp/vault/sdk/logical"
+	"github.com/hashicorp/vault/sdk/rotation"
 )
 
 // The help of config/<name> and of the config list, as path-help shows it.
@@ -28,6 +30,10 @@ an existing config needs the secret given again in the same write. By default th
 again, and is refused if that fails (verify_connection=false skips this). For fortianalyzer and
 fortimanager it also finds which status call tells the admin's live sessions from gone ones on
 renew (renew_probe on read), and warns when none does.
+
+A local_user config can rotate its password on a schedule (rotation_period or
+rotation_schedule): Vault Enterprise's rotation manager runs it, or, where Vault has none, the
+engine itself (rotation_scheduler on read).
 `
 	pathConfigListHelpSyn  = "List the configured Fortinet products."
 	pathConfigListHelpDesc = "Lists the names of every config."
@@ -76,6 +82,7 @@ func configReadFields() map[string]*framework.FieldSchema {
 		"that a session is alive, as verify_connection found for this admin: sys_status (/sys/status), cli_status " +
 		"(/cli/global/system/status: the admin lacks System Settings access), none (neither answers: renew cannot check, and " +
 		"refuses these leases, saying why), or unknown (not verified: renew asks both, and refuses when both answer -11)."}
+	maps.Copy(f, rotationReadSchemas())
 	return f
 }
 
@@ -104,6 +111,7 @@ func configFields() map[string]*framework.FieldSchema {
 	maps.Copy(f, credentialSchemas())
 	maps.Copy(f, connectionSchemas())
 	maps.Copy(f, pacingSchemas())
+	maps.Copy(f, rotationSchemas())
 	return f
 }
 
@@ -195,6 +203,39 @@ func pacingSchemas() map[string]*framework.FieldSchema {
 	}
 }
 
+// rotationSchemas are the SDK's automated rotation fields, described as this engine runs them.
+func rotationSchemas() map[string]*framework.FieldSchema {
+	f := map[string]*framework.FieldSchema{}
+	automatedrotationutil.AddAutomatedRotationFields(f)
+	for k, desc := range map[string]string{
+		"rotation_period": "Rotate the root credential (as rotate-root) this long after the last rotation; at least 1m. " +
+			"Giving it replaces rotation_schedule; 0 clears it. auth_method local_user only.",
+		"rotation_schedule": "Rotate the root credential (as rotate-root) on this cron schedule: 5 fields, UTC " +
+			"(minute hour day-of-month month day-of-week). Giving it replaces rotation_period; \"\" clears it. auth_method local_user only.",
+		"rotation_window": "With rotation_schedule: how long after each due time a rotation may still start, at least 1h; " +
+			"a due time missed by more is skipped for the next one. 0: no limit. Given with its rotation_schedule.",
+		"disable_automated_rotation": "Keep the schedule but run no automated rotation (its job is deregistered).",
+		"rotation_policy": "The rotation policy (retries) of the job in Vault Enterprise's rotation manager. Accepted " +
+			"and shown; the engine's own scheduler does not use it: it retries after a minute, doubling up to an hour.",
+	} {
+		f[k].Description = desc
+	}
+	return f
+}
+
+// rotationReadSchemas are what a read adds of the rotation schedule's state.
+func rotationReadSchemas() map[string]*framework.FieldSchema {
+	return map[string]*framework.FieldSchema{
+		"rotation_scheduler": {Type: framework.TypeString, Description: "Who runs the rotation schedule: vault " +
+			"(Vault Enterprise's rotation manager), engine (the engine itself, where Vault has no rotation manager), or empty."},
+		"last_rotated": {Type: framework.TypeString, Description: "When the root credential was last rotated (RFC 3339); empty if never."},
+		"next_rotation": {Type: framework.TypeString, Description: "When the next automated rotation is due (RFC 3339), " +
+			"the retry time after a failure; empty if none is scheduled."},
+		"rotation_failures":   {Type: framework.TypeInt, Description: "Scheduled rotations failed since the last one that went through."},
+		"rotation_last_error": {Type: framework.TypeString, Description: "The error of the last failed scheduled rotation; empty once one goes through."},
+	}
+}
+
 func (b *backend) pathConfigExists(ctx context.Context, req *logical.Request, d *framework.FieldData) (bool, error) {
 	c, err := readConfig(ctx, req.Storage, d.Get("name").(string))
 	return c != nil, err
@@ -205,7 +246,15 @@ func (b *backend) pathConfigRead(ctx context.Context, req *logical.Request, d *f
 	if err != nil || c == nil {
 		return nil, err
 	}
-	return &logical.Response{Data: c.public()}, nil
+	m := c.public()
+	if c.RotationScheduler == schedulerVault && c.rotationScheduled() {
+		// Vault's rotation manager keeps its own time, which a manual rotate-root does not move.
+		info, err := b.System().GetRotationInformation(ctx, &rotation.RotationInfoRequest{ReqPath: req.Path})
+		if err == nil && info != nil && !info.NextVaultRotation.IsZero() {
+			m["next_rotation"] = info.NextVaultRotation.UTC().Format(time.RFC3339)
+		}
+	}
+	return &logical.Response{Data: m}, nil
 }
 
 // public is what a read shows: every field but the secrets, and whether each secret is set.
@@ -243,13 +292,30 @@ func (c *configEntry) public() map[string]any {
 	if p, ok := client.LookupProduct(c.Type); ok && p.Family == client.FamilySession && c.AuthMethod != client.AuthAPIKey {
 		m["renew_probe"] = cmp.Or(c.RenewProbe, probeUnknown)
 	}
-	if rotatable(c) == nil {
-		m["last_rotated"] = ""
-		if c.LastRotated != 0 {
-			m["last_rotated"] = time.Unix(c.LastRotated, 0).UTC().Format(time.RFC3339)
-		}
-	}
+	c.publicRotation(m)
 	return m
+}
+
+// publicRotation adds to m the rotation schedule and its state, times in RFC 3339, "" for none.
+func (c *configEntry) publicRotation(m map[string]any) {
+	m["rotation_schedule"] = c.RotationSchedule
+	m["rotation_window"] = int64(c.RotationWindow.Seconds())
+	m["rotation_period"] = int64(c.RotationPeriod.Seconds())
+	m["disable_automated_rotation"] = c.DisableAutomatedRotation
+	m["rotation_policy"] = c.RotationPolicy
+	m["rotation_scheduler"] = c.RotationScheduler
+	m["last_rotated"] = unixRFC3339(c.LastRotated)
+	m["next_rotation"] = unixRFC3339(c.rotationDue())
+	m["rotation_failures"] = c.RotationFailures
+	m["rotation_last_error"] = c.RotationLastError
+}
+
+// unixRFC3339 is UNIX seconds t in RFC 3339, UTC; "" for 0.
+func unixRFC3339(t int64) string {
+	if t == 0 {
+		return ""
+	}
+	return time.Unix(t, 0).UTC().Format(time.RFC3339)
 }
 
 // probeUnknown is what a read says of a RenewProbe not learnt.
@@ -286,6 +352,16 @@ func (b *backend) pathConfigDelete(ctx context.Context, req *logical.Request, d 
 	}
 	if err := b.adminsKeep(ctx, req.Storage, req.MountPoint, name, "be deleted"); err != nil {
 		return logical.ErrorResponse(err.Error()), nil
+	}
+	c, err := readConfig(ctx, req.Storage, name)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil && c.RotationScheduler != "" {
+		// Before the delete: once the config is gone, nothing would try again.
+		if err := b.deregisterRotationJob(ctx, req); err != nil {
+			return nil, fmt.Errorf("config %q is kept: %w; delete it again", name, err)
+		}
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -325,12 +401,25 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 	if d.Get("verify_connection").(bool) {
 		ws, err := b.verify(ctx, req.Storage, name, c)
 		if err != nil {
+			if _, gave := d.GetOk("password"); gave && old != nil && old.LastRotated != 0 {
+				// Most likely a copy of the password from before Vault rotated it (a Terraform
+				// variable, a script): written unchecked, it would replace the only working one.
+				return logical.ErrorResponse("verify_connection: %s: this config's password was rotated by Vault (last_rotated %s), "+
+					"so a copy from before no longer logs in: leave password out of the write to keep the stored one", err, unixRFC3339(old.LastRotated)), nil
+			}
 			return logical.ErrorResponse("verify_connection: %s (fix the config, or write it with verify_connection=false)", err), nil
 		}
 		warnings = append(warnings, ws...)
 	}
 	if err := b.storeConfig(ctx, req.Storage, name, c); err != nil {
 		return nil, err
+	}
+	warning, err := b.syncRotationJob(ctx, req, name, old, c)
+	if err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		warnings = append(warnings, warning)
 	}
 	if len(warnings) == 0 {
 		return nil, nil

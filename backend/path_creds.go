@@ -31,7 +31,7 @@ the lease logs its session out and deletes it.
 )
 
 func pathCreds(b *backend) []*framework.Path {
-	// The answer is a session's or a token's data, by the config's product.
+	// The answer is a session's, a token's or a dynamic admin's data, by the role's type.
 	data := map[string]*framework.FieldSchema{}
 	for _, s := range []*framework.Secret{secretSession(b), secretToken(b), secretAdmin(b)} {
 		maps.Copy(data, s.Fields)

@@ -22,6 +22,11 @@ const (
 A role names the config whose credentials it uses and the TTLs of the leases it issues.
 Reading creds/<role> issues a new session or token under a lease of the role's ttl, renewable
 up to its max_ttl, never past the upstream credential's own expiry.
+
+credential_type says what creds issue. For fortianalyzer and fortimanager, session (the
+default) is a session of the config's own admin; dynamic_admin is a new local admin per lease,
+with the role's admin_profile, adoms, trusted_hosts and rpc_permit and a name from its
+username_template, deleted when the lease ends. Fields of another type are refused.
 `
 	pathRolesListHelpSyn  = "List the roles."
 	pathRolesListHelpDesc = "Lists the names of every role."

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -49,10 +50,20 @@ func pathRotateRoot(b *backend) []*framework.Path {
 	}}
 }
 
+// rotationByHand is the scheduler label of rotations asked through rotate-root.
+const rotationByHand = "manual"
+
 func (b *backend) pathRotateRootWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	c, err := b.rotateRoot(ctx, req.Storage, d.Get("name").(string))
+	name := d.Get("name").(string)
+	c, err := b.rotateRoot(ctx, req.Storage, name)
+	var coded logical.HTTPCodedError
+	if errors.As(err, &coded) && coded.Code() == http.StatusNotFound {
+		return nil, err // no config: no series in the metrics for a name anyone may write
+	}
 	if err != nil {
+		b.metrics.rotated(name, rotationFailed, rotationByHand)
 		return nil, err
 	}
+	b.metrics.rotated(name, rotationOK, rotationByHand)
 	return &logical.Response{Data: c.public()}, nil
 }

@@ -29,10 +29,12 @@ type rotationWAL struct {
 	NewPassword string `json:"new_password"`
 	Session     string `json:"session,omitempty"`
 	StartedAt   int64  `json:"started_at"` // UNIX seconds
+	// LastRotated is the config's before the change, to put back with the old password.
+	LastRotated int64 `json:"last_rotated,omitempty"`
 }
 
-// rotation is a password change under way: its WAL entry and the connection it uses.
-type rotation struct {
+// passwordChange is a password change under way: its WAL entry and the connection it uses.
+type passwordChange struct {
 	w   rotationWAL
 	id  string // of the WAL entry
 	rpc *client.JSONRPC
@@ -54,7 +56,7 @@ func rotatable(c *configEntry) error {
 	case client.AuthEmailUser, client.AuthIAMUser:
 		return fmt.Errorf("auth_method %s cannot be rotated: FortiLAN Cloud has no API to change a user's password; change it in the portal and write it to the config", c.AuthMethod)
 	}
-	return fmt.Errorf("auth_method %s cannot be rotated", c.AuthMethod)
+	return fmt.Errorf("auth_method %s cannot be rotated: write a new credential to the config instead", c.AuthMethod)
 }
 
 // rotateRoot replaces the root password of config name upstream with a new one only Vault
@@ -68,6 +70,9 @@ func rotatable(c *configEntry) error {
 func (b *backend) rotateRoot(ctx context.Context, s logical.Storage, name string) (*configEntry, error) {
 	release := b.pauseCreds(name)
 	defer release()
+	// A rotation the plugin did not live to finish left the stored password behind: settled
+	// first, or this one would log in with a password upstream no longer takes.
+	b.settlePendingRotations(ctx, s, name)
 	unlock := b.lockWrites(configPrefix + name)
 	defer unlock()
 	c, err := readConfig(ctx, s, name)
@@ -100,16 +105,28 @@ func (b *backend) rotateRoot(ctx context.Context, s logical.Storage, name string
 	return b.completeRotation(ctx, s, c, r)
 }
 
-// rotationBudget bounds a rotation past its WAL entry: a change, two logins, a logout, and
-// perhaps a change back.
+// rotationBudget bounds the upstream calls of a rotation past its WAL entry: a change, two
+// logins, a logout, and perhaps a change back.
 func rotationBudget(c *configEntry) time.Duration {
 	return 6 * c.timeout()
 }
 
+// storageTimeout bounds each storage call of a rotation past its WAL entry. Storage has its own
+// time, apart from the upstream calls': a write cut short by an upstream budget spent may still
+// commit, and must not be taken for one that did not.
+const storageTimeout = 30 * time.Second
+
+// storing runs fn on its own context of storageTimeout, cut loose from ctx's end.
+func storing(ctx context.Context, fn func(context.Context) error) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storageTimeout)
+	defer cancel()
+	return fn(sctx)
+}
+
 // beginRotation logs in as the root admin and writes the WAL entry that covers the change.
-func (b *backend) beginRotation(ctx context.Context, s logical.Storage, name string, c *configEntry, pass string) (*rotation, error) {
+func (b *backend) beginRotation(ctx context.Context, s logical.Storage, name string, c *configEntry, pass string) (*passwordChange, error) {
 	w := rotationWAL{Config: name, endpoint: c.endpoint(), Username: c.Username,
-		OldPassword: c.Password, NewPassword: pass, StartedAt: time.Now().Unix()}
+		OldPassword: c.Password, NewPassword: pass, StartedAt: time.Now().Unix(), LastRotated: c.LastRotated}
 	r, err := b.rotationConn(w)
 	if err != nil {
 		return nil, err
@@ -118,7 +135,11 @@ func (b *backend) beginRotation(ctx context.Context, s logical.Storage, name str
 		r.t.Close()
 		return nil, upstreamError(name, fmt.Errorf("rotate-root: log in: %w", err))
 	}
-	if r.id, err = framework.PutWAL(context.WithoutCancel(ctx), s, rotationWALKind, r.w); err != nil {
+	err = storing(ctx, func(ctx context.Context) (err error) {
+		r.id, err = framework.PutWAL(ctx, s, rotationWALKind, r.w)
+		return err
+	})
+	if err != nil {
 		b.logoutQuietly(ctx, r, r.w.Session)
 		r.t.Close()
 		return nil, fmt.Errorf("rotate-root: write WAL: %w", err)
@@ -128,46 +149,67 @@ func (b *backend) beginRotation(ctx context.Context, s logical.Storage, name str
 
 // rotationConn is a connection to the upstream of w, apart from the config's cached one,
 // which keeps the old password.
-func (b *backend) rotationConn(w rotationWAL) (*rotation, error) {
-	s := w.endpoint.settings()
-	t, err := client.NewTransport(client.Options{TLS: s.TLS, Timeout: s.Timeout})
+func (b *backend) rotationConn(w rotationWAL) (*passwordChange, error) {
+	conn, err := client.New(w.endpoint.settings())
 	if err != nil {
 		return nil, fmt.Errorf("rotate-root: config %q: %w", w.Config, err)
 	}
-	return &rotation{w: w, rpc: client.NewJSONRPC(w.Type, w.URL, t), t: t}, nil
+	return &passwordChange{w: w, rpc: client.NewJSONRPC(w.Type, w.URL, conn.Transport), t: conn.Transport}, nil
 }
 
 // completeRotation sends the change, checks which password upstream now takes, and stores the
 // new one, or leaves things as they were.
-func (b *backend) completeRotation(ctx context.Context, s logical.Storage, c *configEntry, r *rotation) (*configEntry, error) {
+func (b *backend) completeRotation(ctx context.Context, s logical.Storage, c *configEntry, r *passwordChange) (*configEntry, error) {
 	w := r.w
 	setErr := r.rpc.SetAdminPassword(ctx, w.Session, w.Username, w.NewPassword, w.OldPassword)
-	if errors.Is(setErr, client.ErrRefused) {
-		b.endRotation(ctx, s, r)
-		return nil, upstreamError(w.Config, fmt.Errorf("rotate-root: %w (nothing changed)", setErr))
-	}
 	// Whatever the change answered, a login says what upstream now takes: the check the
-	// contract asks for after a success, and the only way to know after a lost answer.
-	has, err := b.workingPassword(ctx, r)
+	// contract asks for after a success, and the only proof after a lost answer or even a
+	// refusal. The likelier password first: no failed login in the usual case (admins lock out).
+	likely := w.NewPassword
+	if setErr != nil {
+		likely = w.OldPassword
+	}
+	has, err := b.workingPassword(ctx, r, likely)
 	if err != nil {
 		b.Logger().Warn("rotate-root: cannot tell which password upstream takes; the WAL entry will settle it", "config", w.Config, "error", err)
 		return nil, fmt.Errorf("rotate-root: config %q: the password change's outcome is unknown (%s: %w): it is settled on the next creds or by WAL rollback", w.Config, errText(setErr), err)
 	}
 	if has == w.OldPassword {
 		b.endRotation(ctx, s, r)
-		return nil, upstreamError(w.Config, fmt.Errorf("rotate-root: upstream still takes the old password (%s); nothing changed", errText(setErr)))
+		return nil, upstreamError(w.Config, fmt.Errorf("rotate-root: %s; upstream still takes the old password: nothing changed", errText(setErr)))
 	}
 	next := *c
 	next.Password, next.LastRotated = w.NewPassword, time.Now().Unix()
 	next.scheduleNext(time.Unix(next.LastRotated, 0))
-	if err := b.storeConfig(ctx, s, w.Config, &next); err != nil {
-		return nil, b.putBack(ctx, s, r, err)
+	err = storing(ctx, func(ctx context.Context) error { return b.storeConfig(ctx, s, w.Config, &next) })
+	if err != nil {
+		return b.afterFailedStore(ctx, s, r, &next, err)
 	}
 	b.endRotation(ctx, s, r)
 	return &next, nil
 }
 
-// errText is err's message, or "answered OK".
+// afterFailedStore sees to a store of the new password that answered an error: one may have
+// committed all the same (a timeout after the write). Read back, a committed one stands; one
+// surely not made is undone upstream; and when even the read fails, the WAL entry settles it.
+func (b *backend) afterFailedStore(ctx context.Context, s logical.Storage, r *passwordChange, next *configEntry, cause error) (*configEntry, error) {
+	var stored *configEntry
+	err := storing(ctx, func(ctx context.Context) (err error) {
+		stored, err = readConfig(ctx, s, r.w.Config)
+		return err
+	})
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("rotate-root: store config %q: %w; whether it was stored is unknown: it is settled on the next creds or by WAL rollback", r.w.Config, cause)
+	case stored != nil && stored.Password == r.w.NewPassword:
+		b.dropConfig(r.w.Config)
+		b.endRotation(ctx, s, r)
+		return next, nil
+	}
+	return nil, b.putBack(ctx, s, r, cause)
+}
+
+// errText is err's message, or that the change answered OK.
 func errText(err error) string {
 	if err == nil {
 		return "the change answered OK"
@@ -175,12 +217,16 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// workingPassword logs in with the new password, then, if upstream refuses it, the old one,
-// and answers the one that worked (logged out again at once). An error means neither login
-// answered clearly, or upstream refused both: nothing can be known yet.
-func (b *backend) workingPassword(ctx context.Context, r *rotation) (string, error) {
+// workingPassword logs in with first, then, if upstream refuses it, the other of the change's
+// two passwords, and answers the one that worked (logged out again at once). An error means
+// neither login answered clearly, or upstream refused both: nothing can be known yet.
+func (b *backend) workingPassword(ctx context.Context, r *passwordChange, first string) (string, error) {
+	second := r.w.OldPassword
+	if first == r.w.OldPassword {
+		second = r.w.NewPassword
+	}
 	var errs []error
-	for _, p := range []string{r.w.NewPassword, r.w.OldPassword} {
+	for _, p := range []string{first, second} {
 		sid, err := r.rpc.LoginUser(ctx, r.w.Username, p)
 		if err == nil {
 			b.logoutQuietly(ctx, r, sid)
@@ -195,7 +241,7 @@ func (b *backend) workingPassword(ctx context.Context, r *rotation) (string, err
 }
 
 // putBack restores the old password upstream after Vault could not store the new one.
-func (b *backend) putBack(ctx context.Context, s logical.Storage, r *rotation, cause error) error {
+func (b *backend) putBack(ctx context.Context, s logical.Storage, r *passwordChange, cause error) error {
 	if err := b.setPassword(ctx, r, r.w.NewPassword, r.w.OldPassword); err != nil {
 		b.Logger().Error("rotate-root: could not store the new password nor restore the old one upstream; the WAL entry will settle it",
 			"config", r.w.Config, "store_error", cause, "restore_error", err)
@@ -207,7 +253,7 @@ func (b *backend) putBack(ctx context.Context, s logical.Storage, r *rotation, c
 
 // setPassword changes the admin's password from one to another, in a session of its own: the
 // change that is being undone may have ended the rotation's.
-func (b *backend) setPassword(ctx context.Context, r *rotation, from, to string) error {
+func (b *backend) setPassword(ctx context.Context, r *passwordChange, from, to string) error {
 	sid, err := r.rpc.LoginUser(ctx, r.w.Username, from)
 	if err != nil {
 		return fmt.Errorf("log in: %w", err)
@@ -218,7 +264,7 @@ func (b *backend) setPassword(ctx context.Context, r *rotation, from, to string)
 
 // endRotation logs the rotation's root session out and drops its WAL entry: upstream and Vault
 // agree. An entry that cannot be dropped is settled again later, harmlessly.
-func (b *backend) endRotation(ctx context.Context, s logical.Storage, r *rotation) {
+func (b *backend) endRotation(ctx context.Context, s logical.Storage, r *passwordChange) {
 	b.logoutQuietly(ctx, r, r.w.Session)
 	if r.id == "" {
 		return
@@ -230,7 +276,7 @@ func (b *backend) endRotation(ctx context.Context, s logical.Storage, r *rotatio
 
 // logoutQuietly ends sid, which may be gone already (a password change may end the admin's
 // sessions); a failure only leaves it to idle out.
-func (b *backend) logoutQuietly(ctx context.Context, r *rotation, sid string) {
+func (b *backend) logoutQuietly(ctx context.Context, r *passwordChange, sid string) {
 	if sid == "" {
 		return
 	}
@@ -238,22 +284,6 @@ func (b *backend) logoutQuietly(ctx context.Context, r *rotation, sid string) {
 	if err != nil && !errors.Is(err, client.ErrGone) {
 		b.Logger().Warn("rotate-root: logout failed; the session will idle out upstream", "config", r.w.Config, "error", err)
 	}
-}
-
-// storeConfig stores c as config name and drops the cached one, under b.mu so that no request
-// puts the old one back.
-func (b *backend) storeConfig(ctx context.Context, s logical.Storage, name string, c *configEntry) error {
-	entry, err := logical.StorageEntryJSON(configPrefix+name, c)
-	if err != nil {
-		return fmt.Errorf("encode config %q: %w", name, err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := s.Put(ctx, entry); err != nil {
-		return fmt.Errorf("store config %q: %w", name, err)
-	}
-	b.dropConfigLocked(name)
-	return nil
 }
 
 // pauseCreds holds back creds of config name (which take it shared, credsDuringRotation) while

@@ -11,45 +11,56 @@ import (
 )
 
 // settleRotation makes upstream and Vault agree after a password change whose end nobody saw
-// (the plugin died mid-rotation, or its outcome stayed unknown): whichever password upstream
-// takes ends up stored. Callers hold pauseCreds or credsDuringRotation for w.Config.
+// (the plugin died mid-rotation, or its outcome stayed unknown): whichever of the change's two
+// passwords upstream takes ends up stored. Callers hold pauseCreds or credsDuringRotation for
+// w.Config.
 func (b *backend) settleRotation(ctx context.Context, s logical.Storage, w rotationWAL) error {
 	unlock := b.lockWrites(configPrefix + w.Config)
 	defer unlock()
+	c, err := readConfig(ctx, s, w.Config)
+	if err != nil {
+		return err
+	}
+	ours := c != nil && c.Username == w.Username && c.endpoint().sameTarget(w.endpoint)
+	if ours && c.Password != w.OldPassword && c.Password != w.NewPassword {
+		// A config write since gave a password of its own, checked or not: the newer word. No
+		// login is tried, as each refused one brings the admin closer to a lockout.
+		b.Logger().Warn("rotate-root: settling a password change: the config was rewritten since; keeping what was written",
+			"config", w.Config)
+		return nil
+	}
 	r, err := b.rotationConn(w)
 	if err != nil {
 		return err
 	}
 	defer r.t.Close()
-	has, err := b.workingPassword(ctx, r)
+	// The new password first: an entry left behind most likely covers a change that was sent,
+	// and creds come here because the old one was just refused.
+	has, err := b.workingPassword(ctx, r, w.NewPassword)
 	if err != nil {
 		return err
 	}
 	b.logoutQuietly(ctx, r, w.Session)
-	c, err := readConfig(ctx, s, w.Config)
 	switch {
-	case err != nil:
-		return err
-	case has == w.OldPassword:
-		return nil // the change never took
-	case c == nil:
-		// The config went since: give the admin back the password whoever deleted it knew.
+	case !ours && has == w.NewPassword:
+		// The config went, or is another admin's now: give this admin back the password
+		// whoever wrote the config knew, since only this entry knows the new one.
 		if err := b.setPassword(ctx, r, w.NewPassword, w.OldPassword); err != nil {
-			return fmt.Errorf("rotate-root: config %q is gone: restore the old password upstream: %w", w.Config, err)
+			return fmt.Errorf("rotate-root: config %q no longer holds admin %q: restore its old password upstream: %w", w.Config, w.Username, err)
 		}
 		return nil
-	case c.Password == w.NewPassword:
-		return nil // stored already
-	case c.Password != w.OldPassword || c.Username != w.Username || !c.endpoint().sameTarget(w.endpoint):
-		// A config write since the change is the newer word: the operator gave the password.
-		b.Logger().Warn("rotate-root: settling a password change: the config was rewritten since; keeping what was written",
-			"config", w.Config)
+	case !ours || has == c.Password:
 		return nil
 	}
-	now := time.Now()
-	c.Password, c.LastRotated = w.NewPassword, now.Unix()
-	c.scheduleNext(now)
-	return b.storeConfig(ctx, s, w.Config, c)
+	c.Password = has
+	if has == w.NewPassword {
+		now := time.Now()
+		c.LastRotated = now.Unix()
+		c.scheduleNext(now)
+	} else {
+		c.LastRotated = w.LastRotated // the change never took: as it was before
+	}
+	return storing(ctx, func(ctx context.Context) error { return b.storeConfig(ctx, s, w.Config, c) })
 }
 
 // rollbackRotation is WAL rollback of a password change.

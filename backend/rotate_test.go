@@ -18,15 +18,22 @@ import (
 // setAdminPath is the fake's fault path of a password change of the tests' admin.
 const setAdminPath = "jsonrpc:/cli/global/system/admin/user/" + adminUser
 
-// takes reports whether the fake lets the tests' admin log in with password (logged out again).
-func (e *env) takes(password string) bool {
+// fakeRPC is a JSON-RPC client of the fake, apart from the engine's: the tests' own view of
+// what upstream takes.
+func (e *env) fakeRPC() *client.JSONRPC {
 	e.t.Helper()
 	conn, err := client.New(client.Settings{Type: "fortianalyzer", URL: e.fake.URL, TLS: client.TLSConfig{CACert: e.fake.CACertPEM}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer conn.Close()
-	rpc := client.NewJSONRPC("fortianalyzer", e.fake.URL, conn.Transport)
+	e.t.Cleanup(conn.Close)
+	return client.NewJSONRPC("fortianalyzer", e.fake.URL, conn.Transport)
+}
+
+// takes reports whether the fake lets the tests' admin log in with password (logged out again).
+func (e *env) takes(password string) bool {
+	e.t.Helper()
+	rpc := e.fakeRPC()
 	sid, err := rpc.LoginUser(context.Background(), adminUser, password)
 	if err != nil {
 		if !errors.Is(err, client.ErrRefused) {
@@ -38,21 +45,11 @@ func (e *env) takes(password string) bool {
 	return true
 }
 
-// stored is the config's stored password.
-func (e *env) stored(name string) string {
-	e.t.Helper()
-	c, err := readConfig(context.Background(), e.s, name)
-	if err != nil || c == nil {
-		e.t.Fatalf("read config %q: %v %v", name, c, err)
-	}
-	return c.Password
-}
-
 // agree checks that upstream takes the stored password of config c and no other one the test
 // knows of, that no WAL entry is left, and that no session is left live upstream.
 func (e *env) agree(c string, others ...string) {
 	e.t.Helper()
-	p := e.stored(c)
+	p := e.stored(c).Password
 	if !e.takes(p) {
 		e.t.Fatalf("upstream refuses the stored password")
 	}
@@ -92,11 +89,14 @@ func TestRotateRoot(t *testing.T) {
 						t.Fatalf("answer %v: want last_rotated and password_set", resp.Data)
 					}
 					for k, v := range resp.Data {
-						if s, ok := v.(string); ok && (strings.Contains(s, e.stored("c")) || k == "password") {
+						if s, ok := v.(string); ok && (strings.Contains(s, e.stored("c").Password) || k == "password") {
 							t.Fatalf("answer shows the password in %q", k)
 						}
 					}
-					if e.stored("c") == adminPassword || e.takes(adminPassword) {
+					if !strings.Contains(e.metrics(), `forticloud_rotations_total{config="c",outcome="success",scheduler="manual"} 1`) {
+						t.Fatal("the rotation is not counted in the metrics")
+					}
+					if e.stored("c").Password == adminPassword || e.takes(adminPassword) {
 						t.Fatal("the old password is still stored or taken upstream")
 					}
 					after := e.creds("r")
@@ -133,7 +133,7 @@ func TestRotateRootRefused(t *testing.T) {
 	cfg["username"] = "weak"
 	e.ok(logical.UpdateOperation, "config/weak", cfg)
 	e.fails(logical.UpdateOperation, "rotate-root/weak", nil, "nothing changed")
-	if e.stored("weak") != adminPassword {
+	if e.stored("weak").Password != adminPassword {
 		t.Fatal("a refused rotation changed the stored password")
 	}
 	if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != 0 || e.fake.LiveSessions() != 0 {
@@ -220,7 +220,7 @@ func TestRotateRootFaults(t *testing.T) {
 				e.revokeAllNoneLive(t, l)
 			}
 			e.agree("c", adminPassword)
-			if tt.wantErr == "" && e.stored("c") == adminPassword {
+			if tt.wantErr == "" && e.stored("c").Password == adminPassword {
 				t.Fatal("a rotation that succeeded left the old password stored")
 			}
 		})
@@ -238,7 +238,7 @@ func TestRotateRootCallerLeaves(t *testing.T) {
 	defer cancel()
 	_, _ = e.b.HandleRequest(ctx, &logical.Request{Operation: logical.UpdateOperation, Path: "rotate-root/c", Storage: e.s})
 	e.agree("c", adminPassword)
-	if e.stored("c") == adminPassword {
+	if e.stored("c").Password == adminPassword {
 		t.Fatal("the rotation stopped when its caller left")
 	}
 }
@@ -259,7 +259,7 @@ func TestRotateRootCallerLeavesBeforeChange(t *testing.T) {
 		t.Fatal("the change was sent for a caller that had left")
 	}
 	e.agree("c", adminPassword)
-	if e.stored("c") != adminPassword {
+	if e.stored("c").Password != adminPassword {
 		t.Fatal("the stored password changed")
 	}
 }
@@ -348,8 +348,170 @@ func TestNewPassword(t *testing.T) {
 		t.Fatalf("read: %v", r.Data)
 	}
 	e.ok(logical.UpdateOperation, "rotate-root/c", nil)
-	if e.stored("c") != "Policy-Made-Passw0rd!" {
+	if e.stored("c").Password != "Policy-Made-Passw0rd!" {
 		t.Fatal("rotate-root did not use the config's password_policy")
+	}
+	e.agree("c", adminPassword)
+}
+
+// A lost answer to a change that took and ended the admin's sessions: a repeat would be
+// refused in the dead session, and read as "nothing changed" with the new password upstream
+// and in no storage. Sent once, the loss is found out by a login instead.
+func TestRotateRootAnswerLostSessionsEnded(t *testing.T) {
+	for _, mode := range []fortitest.OldPasswordMode{fortitest.OldPasswordIgnored, fortitest.OldPasswordOptional, fortitest.OldPasswordRequired} {
+		e := newEnv(t)
+		e.fake.SetPasswordChangeEndsSessions(true)
+		e.fake.SetOldPasswordMode(mode)
+		e.ok(logical.UpdateOperation, "config/c", e.fazLocal())
+		if mode == fortitest.OldPasswordRequired {
+			e.fake.AddFault(fortitest.Fault{Path: setAdminPath, Kind: fortitest.FaultCode, RPCCode: fortitest.CodeDataInvalid, Count: 1})
+		}
+		e.fake.AddFault(fortitest.Fault{Path: setAdminPath, Kind: fortitest.FaultActThen5xx, Count: 1})
+		e.ok(logical.UpdateOperation, "rotate-root/c", nil)
+		e.agree("c", adminPassword)
+		if e.stored("c").Password == adminPassword {
+			t.Fatalf("mode %d: a change that took was not stored", mode)
+		}
+	}
+}
+
+// A store that committed and still answered an error (a storage timeout after the write):
+// read back, the new password stands; it is not undone upstream behind Vault's back.
+func TestRotateRootStoreCommittedThenFailed(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/c", e.fazLocal())
+	e.s = &commitThenFail{Storage: e.s, prefix: configPrefix}
+	e.ok(logical.UpdateOperation, "rotate-root/c", nil)
+	e.agree("c", adminPassword)
+	if e.stored("c").Password == adminPassword {
+		t.Fatal("the committed new password was undone")
+	}
+}
+
+// Settling from a WAL entry, case by case: the config as the entry finds it, and what upstream
+// takes. Each ends with Vault and upstream agreeing, and no login tried where the config's own
+// password decides.
+func TestSettleRotation(t *testing.T) {
+	const newPass = "New-Passw0rd-from-the-entry!"
+	tests := []struct {
+		name     string
+		upstream string // the admin's password upstream
+		stored   string // the config's; "" deletes the config
+		other    bool   // the config now names another admin
+		want     string // upstream and stored afterwards ("" when there is no config)
+		logins   int    // logins tried
+	}{
+		{"change took, old stored", newPass, adminPassword, false, newPass, 1},
+		{"change took, stored", newPass, newPass, false, newPass, 1},
+		{"change never took, old stored", adminPassword, adminPassword, false, adminPassword, 2},
+		{"change never took, new stored", adminPassword, newPass, false, adminPassword, 2},
+		{"rewritten since", "Operator-Passw0rd", "Operator-Passw0rd", false, "Operator-Passw0rd", 0},
+		// One login finds the new password, one more changes it back.
+		{"config deleted, change took", newPass, "", false, adminPassword, 2},
+		{"config now another admin's, change took", newPass, "x", true, adminPassword, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.fake.AddAdmin("other", "Other-Passw0rd")
+			cfg := e.fazLocal()
+			cfg["verify_connection"] = false
+			e.ok(logical.UpdateOperation, "config/c", cfg)
+			c := e.stored("c")
+			w := rotationWAL{Config: "c", endpoint: c.endpoint(), Username: adminUser, OldPassword: adminPassword,
+				NewPassword: newPass, StartedAt: time.Now().Unix(), LastRotated: 42}
+			if _, err := framework.PutWAL(context.Background(), e.s, rotationWALKind, w); err != nil {
+				t.Fatal(err)
+			}
+			e.setUpstream(adminPassword, tt.upstream)
+			switch {
+			case tt.stored == "":
+				e.ok(logical.DeleteOperation, "config/c", nil)
+			case tt.other:
+				e.ok(logical.UpdateOperation, "config/c", map[string]any{"username": "other", "password": "Other-Passw0rd"})
+			default:
+				c.Password = tt.stored
+				if err := e.b.storeConfig(context.Background(), e.s, "c", c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.restart()
+			logins := e.fake.Calls("jsonrpc:/sys/login/user")
+			rollback(t, e)
+			if got := e.fake.Calls("jsonrpc:/sys/login/user") - logins; got != tt.logins {
+				t.Errorf("%d logins tried, want %d", got, tt.logins)
+			}
+			if !e.takes(tt.want) {
+				t.Fatal("upstream does not take the password it should")
+			}
+			if tt.stored != "" && !tt.other {
+				if got := e.stored("c"); got.Password != tt.want {
+					t.Fatal("the stored password is not the one upstream takes")
+				} else if tt.stored == newPass && tt.want == adminPassword && got.LastRotated != 42 {
+					t.Errorf("last_rotated %d after a change that never took, want the one before it", got.LastRotated)
+				}
+			}
+		})
+	}
+}
+
+// setUpstream changes the tests' admin's password upstream from one to another, behind
+// Vault's back.
+func (e *env) setUpstream(from, to string) {
+	e.t.Helper()
+	if from == to {
+		return
+	}
+	rpc := e.fakeRPC()
+	sid, err := rpc.LoginUser(context.Background(), adminUser, from)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer func() { _ = rpc.Logout(context.Background(), sid) }()
+	if err := rpc.SetAdminPassword(context.Background(), sid, adminUser, to, from); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// A rotation after one the plugin did not live to finish settles that one first, rather than
+// log in with a password upstream no longer takes.
+func TestRotateRootAfterUnfinishedRotation(t *testing.T) {
+	e := newEnv(t)
+	fs := &faultyStorage{Storage: e.s}
+	e.s = fs
+	e.ok(logical.UpdateOperation, "config/c", e.fazLocal())
+	// The store fails, and so does the change back: upstream has a password only the WAL knows.
+	fs.failPut.Store(configPrefix)
+	fs.onPut.Store(func(key string) {
+		if strings.HasPrefix(key, configPrefix) {
+			e.fake.AddFault(fortitest.Fault{Path: setAdminPath, Kind: fortitest.FaultDown})
+		}
+	})
+	e.fails(logical.UpdateOperation, "rotate-root/c", nil, "failed too")
+	fs.failPut.Store("")
+	fs.onPut.Store(func(string) {})
+	e.fake.ClearFaults()
+	e.restart()
+	logins := e.fake.Calls("jsonrpc:/sys/login/user")
+	e.ok(logical.UpdateOperation, "rotate-root/c", nil)
+	// settle (1), the rotation's root login, its check (1 each): no refused login.
+	if got := e.fake.Calls("jsonrpc:/sys/login/user") - logins; got != 3 {
+		t.Errorf("%d logins, want 3 with none refused", got)
+	}
+	e.agree("c", adminPassword)
+}
+
+// A write after a rotation that gives a copy of the password from before it (a Terraform
+// variable) is refused saying so, and the stored one is kept.
+func TestConfigWriteAfterRotationStalePassword(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/c", e.fazLocal())
+	e.ok(logical.UpdateOperation, "rotate-root/c", nil)
+	rotated := e.stored("c").Password
+	e.fails(logical.UpdateOperation, "config/c", map[string]any{"password": adminPassword}, "rotated by Vault", "leave password out")
+	e.ok(logical.UpdateOperation, "config/c", map[string]any{"request_timeout": 20})
+	if e.stored("c").Password != rotated {
+		t.Fatal("a write without password lost the rotated one")
 	}
 	e.agree("c", adminPassword)
 }

@@ -152,7 +152,8 @@ type widerError struct{ name, why string }
 
 func (e *widerError) Error() string {
 	return fmt.Sprintf("admin %q, as upstream made it, is wider than the role asks (%s); it was deleted: this firmware "+
-		"does not bind what the role asks as the engine sends it (see the guide on ADOM binding by firmware)", e.name, e.why)
+		"does not bind what the role asks as the engine sends it (firmware differs in how an admin's ADOM list binds): "+
+		"check the role's admin_profile, adoms and trusted_hosts against what the firmware shows for a new admin", e.name, e.why)
 }
 
 // adminError is what creds answer for err, a failure to create an admin of config, saying what

@@ -21,11 +21,14 @@ const adminUserURL = "/cli/global/system/admin/user/"
 // it. This order, not the reverse, because:
 //   - where the first call succeeds (old firmware, or new firmware that does not insist), the old
 //     password never travels, and one call does it;
-//   - the first call is idempotent: sent twice (a transport retry after an answer lost), the
-//     second sets the same new password again, so a retry of it is safe whatever the first did;
 //   - a call that names `old-password` is not idempotent: repeated after it took effect, the
-//     old password no longer matches and it is refused. So it is sent at most once if the
-//     upstream may have seen it (request.once), and it follows only a -10, which changed nothing.
+//     old password no longer matches and it is refused. It follows only a -10, which changed
+//     nothing.
+//
+// Neither call is repeated once the upstream may have seen it (request.once). Even the first,
+// which sets the same password again, is refused when repeated after it took effect on firmware
+// that ends the admin's sessions on a change (-11: the session it carries is gone), and that
+// refusal would read as "nothing changed". A lost answer is reported as such instead.
 //
 // Errors: ErrRefused when the upstream refused, which left the password unchanged: -3 (no such
 // admin: a rotation must not pass for done), -11 (the session is gone or its profile may not
@@ -41,7 +44,7 @@ func (c *JSONRPC) SetAdminPassword(ctx context.Context, session, user, newPasswo
 	}
 	u := adminUserURL + user
 	secrets := []string{newPassword, oldPassword}
-	res, err := c.call(ctx, op, "set", u, map[string]string{"password": newPassword}, session, secrets...)
+	res, err := c.callOnce(ctx, true, op, "set", u, map[string]string{"password": newPassword}, session, secrets...)
 	if err != nil {
 		return err
 	}

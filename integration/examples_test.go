@@ -229,6 +229,10 @@ func TestExampleTerraform(t *testing.T) {
 	if pin, err := v.client.Logical().Read(pinPath); err != nil || pin == nil || pin.Data["version"] != pluginVersion {
 		t.Fatalf("after apply, %s is %v (%v); want version %s", pinPath, pin, err, pluginVersion)
 	}
+	if d := readConfig(t, v.client, "faz"); d["rotation_schedule"] != "0 3 * * 0" || d["rotation_scheduler"] != "engine" || d["next_rotation"] == "" {
+		t.Fatalf("after apply, config/faz's rotation schedule reads %v %v %v; want the example's, run by the engine (Community edition)",
+			d["rotation_schedule"], d["rotation_scheduler"], d["next_rotation"])
+	}
 	s := readCreds(t, v.client, "forticloud", "soc")
 	session, _ := s.Data["session"].(string)
 	if !f.SessionAlive(session) {

@@ -87,7 +87,8 @@ func run(m *testing.M) int {
 	return code
 }
 
-// buildPlugin builds the plugin with the e2e version and a 5 s WAL rollback age stamped in.
+// buildPlugin builds the plugin with the e2e version, a 5 s WAL rollback age and a 2 s rotation
+// scheduler tick stamped in.
 func buildPlugin(out string) error { return buildPluginVersion(out, pluginVersion) }
 
 // buildPluginVersion builds the plugin as buildPlugin does, with another version stamped in.
@@ -96,7 +97,8 @@ func buildPluginVersion(out, version string) error {
 	if err != nil {
 		return err
 	}
-	ldflags := fmt.Sprintf("-X %s/backend.Version=%s -X %s/backend.walRollbackMinAge=5s", module, version, module)
+	ldflags := fmt.Sprintf("-X %s/backend.Version=%s -X %s/backend.walRollbackMinAge=5s -X %s/backend.rotationTick=2s",
+		module, version, module, module)
 	cmd := exec.Command("go", "build", "-ldflags", ldflags, "-o", out, "./cmd/"+pluginName)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -55,11 +55,13 @@ func TestOpenAPI(t *testing.T) {
 	for name, fields := range map[string][]string{
 		"ForticloudReadConfigResponse": {"type", "url", "auth_method", "api_id", "client_id", "auth_url", "username", "account_id",
 			"ca_cert", "tls_server_name", "tls_skip_verify", "request_timeout", "login_rate_limit", "call_rate_limit", "token_set", "token_stored_at", "password_set",
-			"renew_probe"},
-		"ForticloudReadRoleResponse":            {"config", "ttl", "max_ttl"},
+			"api_key_set", "password_policy", "renew_probe", "rotation_period", "rotation_schedule", "rotation_window", "disable_automated_rotation", "rotation_policy",
+			"rotation_scheduler", "last_rotated", "next_rotation", "rotation_failures", "rotation_last_error"},
+		"ForticloudReadRoleResponse": {"config", "ttl", "max_ttl", "credential_type", "admin_profile", "adoms", "trusted_hosts",
+			"rpc_permit", "with_session", "username_template"},
 		"ForticloudListConfigsResponse":         {"keys"},
 		"ForticloudListRolesResponse":           {"keys"},
-		"ForticloudGenerateCredentialsResponse": {"session", "url", "access_token", "expires_at", "token_type"},
+		"ForticloudGenerateCredentialsResponse": {"session", "url", "access_token", "expires_at", "token_type", "username", "password"},
 	} {
 		schema, _ := schemas[name].(map[string]any)
 		props, _ := schema["properties"].(map[string]any)
@@ -71,13 +73,14 @@ func TestOpenAPI(t *testing.T) {
 				t.Errorf("answer schema %s lacks %s", name, f)
 			}
 		}
-		if _, secret := props["password"]; secret {
+		// A dynamic admin's own password is the one creds answer; no other answer names one.
+		if _, secret := props["password"]; secret && name != "ForticloudGenerateCredentialsResponse" {
 			t.Errorf("answer schema %s names password", name)
 		}
 	}
 	// The credentials creds answers are secrets like the config's.
 	creds, _ := schemas["ForticloudGenerateCredentialsResponse"].(map[string]any)["properties"].(map[string]any)
-	for _, f := range []string{"session", "access_token"} {
+	for _, f := range []string{"session", "access_token", "password"} {
 		prop, _ := creds[f].(map[string]any)
 		attrs, _ := prop["x-vault-displayAttrs"].(map[string]any)
 		if s, _ := attrs["sensitive"].(bool); !s {
@@ -95,7 +98,8 @@ func TestOpenAPI(t *testing.T) {
 	schema, _ := schemas["ForticloudConfigureConfigRequest"].(map[string]any)
 	config, _ := schema["properties"].(map[string]any)
 	for _, f := range []string{"type", "url", "auth_method", "token", "api_id", "client_id", "auth_url", "username",
-		"password", "account_id", "ca_cert", "tls_server_name", "tls_skip_verify", "request_timeout", "login_rate_limit", "call_rate_limit", "verify_connection"} {
+		"password", "api_key", "account_id", "ca_cert", "tls_server_name", "tls_skip_verify", "request_timeout", "login_rate_limit", "call_rate_limit", "verify_connection",
+		"rotation_period", "rotation_schedule", "rotation_window", "disable_automated_rotation", "rotation_policy"} {
 		prop, ok := config[f].(map[string]any)
 		if !ok {
 			t.Errorf("config request schema lacks %s", f)
@@ -104,7 +108,7 @@ func TestOpenAPI(t *testing.T) {
 		if d, _ := prop["description"].(string); d == "" {
 			t.Errorf("config field %s has no description", f)
 		}
-		if f == "token" || f == "password" {
+		if f == "token" || f == "password" || f == "api_key" {
 			attrs, _ := prop["x-vault-displayAttrs"].(map[string]any)
 			if s, _ := attrs["sensitive"].(bool); !s {
 				t.Errorf("secret field %s is not marked sensitive", f)

@@ -59,6 +59,14 @@ resource "vault_generic_endpoint" "faz" {
     username    = var.faz_username
     password    = var.faz_password
     ca_cert     = var.faz_ca_cert
+    # Rotate the admin's password every Sunday at 03:00 UTC (starting within 2 hours), so that
+    # only Vault knows it: Vault Enterprise's rotation manager runs the schedule, and on
+    # Community edition the engine itself. After the first rotation var.faz_password no longer
+    # logs in, and a write that gives it is refused: before changing anything else here, take
+    # `password` out of this map (a write without it keeps the stored one). Never write the old
+    # one with verify_connection = false: it would replace the only working password.
+    rotation_schedule = "0 3 * * 0"
+    rotation_window   = 7200
   })
 }
 
