@@ -6,7 +6,7 @@ VERSION ?= $(shell cat VERSION)
 LDFLAGS := -s -w -X $(MODULE)/backend.Version=$(VERSION)
 BIN     := bin
 
-.PHONY: all build fake vault test unit integration dev bench fuzz soak revoke-mass fmt lint release clean
+.PHONY: all build fake vault test unit integration compat dev bench fuzz soak revoke-mass fmt lint release clean
 
 all: build
 
@@ -29,6 +29,10 @@ integration: ## end-to-end tests against a real Vault process (gets Vault, and a
 	vault=$$(scripts/get-vault.sh) || exit 1; \
 	tfrc=$$(if command -v terraform >/dev/null; then scripts/get-terraform-provider-vault.sh; fi) || exit 1; \
 	VAULT_BIN="$$vault" TF_CLI_CONFIG_FILE="$$tfrc" go test -count=1 -timeout 20m $(TESTFLAGS) ./integration/...
+
+COMPAT_VAULT_VERSIONS ?= $(shell cat scripts/vault-version-oldest scripts/vault-version)
+compat: ## the end-to-end suite against each of COMPAT_VAULT_VERSIONS (the oldest supported and the pinned newest; each built once, cached): a table per version; not part of `make test`
+	scripts/compat.sh $(COMPAT_VAULT_VERSIONS)
 
 dev: ## Vault dev server + plugin + fake Fortinet API: `vault read forticloud/creds/demo`
 	@scripts/dev.sh

@@ -49,6 +49,13 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "integration: VAULT_BIN=%q: %v\n", vaultBin, err)
 		return 1
 	}
+	v, err := e2e.VaultVersion(vaultBin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	vaultVersion = v
+	fmt.Fprintf(os.Stderr, "integration: Vault %s (%s)\n", vaultVersion, vaultBin)
 
 	// The tests spend their time waiting on processes, not computing: run more of them at once
 	// than the default GOMAXPROCS, unless -parallel was given.

@@ -17,12 +17,13 @@ func TestOpenAPI(t *testing.T) {
 	}
 	paths, _ := resp.Data["paths"].(map[string]any)
 	want := map[string]map[string]string{ // path -> operation -> operationId
-		"/forticloud/config/{name}": {"get": "forticloud-read-config", "post": "forticloud-configure-config", "delete": "forticloud-delete-config"},
-		"/forticloud/config/":       {"get": "forticloud-list-configs"},
-		"/forticloud/roles/{name}":  {"get": "forticloud-read-role", "post": "forticloud-write-role", "delete": "forticloud-delete-role"},
-		"/forticloud/roles/":        {"get": "forticloud-list-roles"},
-		"/forticloud/creds/{name}":  {"get": "forticloud-generate-credentials", "post": "forticloud-generate-credentials-with-parameters"},
-		"/forticloud/metrics":       {"get": "forticloud-read-metrics"},
+		"/forticloud/config/{name}":      {"get": "forticloud-read-config", "post": "forticloud-configure-config", "delete": "forticloud-delete-config"},
+		"/forticloud/config/":            {"get": "forticloud-list-configs"},
+		"/forticloud/roles/{name}":       {"get": "forticloud-read-role", "post": "forticloud-write-role", "delete": "forticloud-delete-role"},
+		"/forticloud/roles/":             {"get": "forticloud-list-roles"},
+		"/forticloud/creds/{name}":       {"get": "forticloud-generate-credentials", "post": "forticloud-generate-credentials-with-parameters"},
+		"/forticloud/metrics":            {"get": "forticloud-read-metrics"},
+		"/forticloud/rotate-root/{name}": {"post": "forticloud-rotate-root"},
 	}
 	for path, ops := range want {
 		p, ok := paths[path].(map[string]any)

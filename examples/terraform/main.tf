@@ -1,6 +1,7 @@
 # Configures the engine with Terraform's Vault provider: the plugin version, the mount, a config
 # and a role. Register the plugin binary first (docs/guide.md, Install), then:
 #   terraform init && terraform apply -var faz_password=... -var faz_ca_cert="$(cat ca.pem)"
+# (on Vault 1.15, add -var pin_plugin_version=false: see that variable).
 # An upgrade: register the new binary, apply with -var plugin_version=<new>, then
 #   vault plugin reload -type=secret -plugin=vault-plugin-secrets-forticloud -scope=global
 terraform {
@@ -34,9 +35,17 @@ variable "plugin_version" {
   default = "v0.1.0"
 }
 
+# Vault 1.15 has no plugin version pins: there the pin's write fails with 404 "unsupported
+# path". Set this to false on it, and plugin_version is this mount's own version instead.
+variable "pin_plugin_version" {
+  type    = bool
+  default = true
+}
+
 # The version every mount of the plugin runs (Vault 1.16 or newer; a pin overrides a mount's
 # own version): an upgrade is one variable for every mount, and any provider version can set it.
 resource "vault_generic_endpoint" "plugin_pin" {
+  count                = var.pin_plugin_version ? 1 : 0
   path                 = "sys/plugins/pins/secret/vault-plugin-secrets-forticloud"
   ignore_absent_fields = true
   data_json            = jsonencode({ version = var.plugin_version })
@@ -46,6 +55,16 @@ resource "vault_mount" "forticloud" {
   path       = "forticloud"
   type       = "vault-plugin-secrets-forticloud"
   depends_on = [vault_generic_endpoint.plugin_pin]
+}
+
+# Without a pin: the version this mount runs (`vault secrets tune -plugin-version`). A tune is
+# not deleted: the mount goes with its own resource.
+resource "vault_generic_endpoint" "mount_version" {
+  count                = var.pin_plugin_version ? 0 : 1
+  path                 = "sys/mounts/${vault_mount.forticloud.path}/tune"
+  ignore_absent_fields = true
+  disable_delete       = true
+  data_json            = jsonencode({ plugin_version = var.plugin_version })
 }
 
 resource "vault_generic_endpoint" "faz" {
