@@ -130,7 +130,7 @@ func TestConfigWriteKeepsItsRolesServed(t *testing.T) {
 func TestDynamicAdminRootSessionsBounded(t *testing.T) {
 	const n = 24
 	e := dynamicEnv(t, (*env).fazLocal)
-	e.fake.SetLoginMax(4) // rootSessionsPerConfig, written out: the test must not follow a change of it
+	e.fake.SetLoginMax(4)                    // rootSessionsPerConfig, written out: the test must not follow a change of it
 	e.fake.SetLatency(20 * time.Millisecond) // so that root sessions overlap
 	leases := make([]lease, n)
 	var wg sync.WaitGroup

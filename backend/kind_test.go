@@ -23,6 +23,8 @@ func TestKindFor(t *testing.T) {
 		{client.TypeFortiManager, client.AuthAPIKey, "dynamic_admin", "dynamic_admin"},
 		// A key opens no session: what its config verifies is its admins.
 		{client.TypeFortiAnalyzer, client.AuthAPIKey, "", "dynamic_admin"},
+		{client.TypeFortiGate, client.AuthAPIKey, "", "api_user"},
+		{client.TypeFortiGate, client.AuthAPIKey, "api_user", "api_user"},
 	} {
 		if got := kindFor(tc.typ, tc.method, tc.credType).name; got != tc.want {
 			t.Errorf("kindFor(%s, %s, %q) = %s, want %s", tc.typ, tc.method, tc.credType, got, tc.want)
@@ -33,7 +35,7 @@ func TestKindFor(t *testing.T) {
 // TestKindNamed: every name a WAL entry may carry finds its kind, with an end; the names are
 // stored, so they never change.
 func TestKindNamed(t *testing.T) {
-	for _, name := range []string{"session", "token", "share", "oauth", "dynamic_admin"} {
+	for _, name := range []string{"session", "token", "share", "oauth", "dynamic_admin", "api_user"} {
 		k, ok := kindNamed(name)
 		if !ok || k.name != name || k.end == nil || k.revoker() == nil {
 			t.Errorf("kindNamed(%q) = %+v, %v", name, k, ok)
@@ -42,7 +44,7 @@ func TestKindNamed(t *testing.T) {
 	if _, ok := kindNamed("nonsense"); ok {
 		t.Error("an unknown WAL kind was found")
 	}
-	for _, k := range []credentialKind{sessionKind(), tokenKind(), shareKind(), dynamicAdminKind()} {
+	for _, k := range []credentialKind{sessionKind(), tokenKind(), shareKind(), dynamicAdminKind(), apiUserKind()} {
 		if k.issue == nil || k.verify == nil {
 			t.Errorf("kind %s cannot be issued or verified", k.name)
 		}

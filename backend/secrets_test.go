@@ -59,18 +59,20 @@ func leakCheck(t *testing.T, faults []fortitest.Fault) {
 			said = append(said, string(b))
 			return
 		}
-		for _, k := range []string{"session", "access_token", "password"} {
+		for _, k := range []string{"session", "access_token", "password", "api_key"} {
 			if v, ok := resp.Data[k].(string); ok {
 				issued[v] = true
 			}
 		}
 	}
 	key := e.fazKey()
+	fgt := e.fgt()
+	e.fake.AddFortiOSProfile("read_only", fortitest.FortiOSRead)
 	configs := map[string]map[string]any{
 		"faz": e.fazLocal(), "fazc": e.fazCloud(), "faza": e.fazAPIUser(), "fmg": e.fmgLocal(),
-		"lan": e.lanEmail(), "iam": e.lanIAM(), "lana": e.lanAPIUser(), "cloud": e.cloudAPIUser(), "fazk": key,
+		"lan": e.lanEmail(), "iam": e.lanIAM(), "lana": e.lanAPIUser(), "cloud": e.cloudAPIUser(), "fazk": key, "fgt": fgt,
 	}
-	roles := []string{"dyn-faz", "dyn-fazk"}
+	roles := []string{"dyn-faz", "dyn-fazk", "api-fgt"}
 	for _, f := range faults {
 		if f.Message != "" {
 			// The fake echoes one fixed password on /api/v1/auth and /sys/login/user: only the
@@ -91,6 +93,11 @@ func leakCheck(t *testing.T, faults []fortitest.Fault) {
 	}
 	note(e.do(logical.UpdateOperation, "config/fazc", with(e.fazCloud(), "token", "wrong-token-xyz-123")))
 	for _, r := range roles {
+		if c, ok := strings.CutPrefix(r, "api-"); ok {
+			note(e.do(logical.UpdateOperation, "roles/"+r, apiUserRole(c, "vdoms", "root")))
+			note(e.do(logical.ReadOperation, "roles/"+r, nil))
+			continue
+		}
 		note(e.do(logical.UpdateOperation, "roles/"+r, dynamicRole(strings.TrimPrefix(r, "dyn-"), "adoms", "root")))
 		note(e.do(logical.ReadOperation, "roles/"+r, nil))
 	}
@@ -129,7 +136,7 @@ func leakCheck(t *testing.T, faults []fortitest.Fault) {
 		t.Fatal("no credential was issued: the test saw nothing")
 	}
 	secrets := []string{adminPassword, cloudToken, lanPassword, iamPassword, apiPassword, "wrong-password-xyz", "wrong-token-xyz-123",
-		key["api_key"].(string)}
+		key["api_key"].(string), fgt["api_key"].(string)}
 	for s := range issued {
 		secrets = append(secrets, s)
 	}
