@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 )
 
 // FortiOS is a FortiGate REST API client for one base URL, authenticated as one REST API admin
@@ -23,6 +24,9 @@ type FortiOS struct {
 	base string // https://host[:port], without a trailing slash
 	key  string
 	t    *Transport
+	// noExpiry is set once the firmware refused generate-key's expiry: later keys are asked
+	// without it, one call each rather than two.
+	noExpiry atomic.Bool
 }
 
 // NewFortiOS returns a client for the FortiGate at base (https://host[:port]) that

@@ -20,8 +20,8 @@ import (
 // MaxKeyExpiry), which firmware 7.6+ takes [med]; 0 sends no expiry. Firmware before 7.6 does not
 // know the field: it may ignore it, or refuse the request [inferred]. A refusal that proves
 // nothing was made (a FortiOS error answer of 400, 424, or 500 with a CLI error code other than
-// -3) is followed by one more call without the expiry. Either way the key may not expire by
-// itself: the caller must still end it.
+// -3) is followed by one more call without the expiry, and this client asks no expiry again. Either
+// way the key may not expire by itself: the caller must still end it.
 //
 // Errors: ErrRefused naming the argument that cannot be sent (nothing is sent); ErrGone when the
 // api-user does not exist; ErrRefused for 401, 403 (some releases refuse generate-key for the
@@ -33,12 +33,16 @@ func (c *FortiOS) GenerateKey(ctx context.Context, name string, expiryMinutes in
 	if err := checkGenerateKey(name, expiryMinutes); err != nil {
 		return "", &Error{Op: "fortigate: " + op, Kind: ErrRefused, Message: err.Error()}
 	}
+	if c.noExpiry.Load() {
+		expiryMinutes = 0
+	}
 	fc := generateKeyCall(c.key, name, expiryMinutes)
 	resp, err := c.send(ctx, fc)
 	if err != nil {
 		return "", err
 	}
 	if expiryMinutes > 0 && expiryRefused(resp) {
+		c.noExpiry.Store(true)
 		fc = generateKeyCall(c.key, name, 0)
 		if resp, err = c.send(ctx, fc); err != nil {
 			return "", err

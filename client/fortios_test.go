@@ -593,3 +593,19 @@ func cmpOr(v, def string) string {
 	}
 	return v
 }
+
+// Firmware that refused an expiry once is asked none again by the same client: one call per
+// key, not two.
+func TestFortiOSGenerateKeyLearnsNoExpiry(t *testing.T) {
+	f := newFOS(t)
+	f.create(t)
+	for i, want := range []int{2, 1, 1} {
+		f.s.ResetCalls()
+		if _, err := f.c.GenerateKey(context.Background(), fosLease, 30); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.s.Calls(fosGenKeyPath); got != want {
+			t.Errorf("key %d: %d generate-key sent, want %d", i+1, got, want)
+		}
+	}
+}
