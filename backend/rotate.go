@@ -52,6 +52,9 @@ func rotatable(c *configEntry) error {
 	case client.AuthAPIUser:
 		return errors.New("auth_method forticloud_api_user cannot be rotated: FortiCloud IAM API user passwords change only in the FortiCloud portal; download new credentials there and write them to the config")
 	case client.AuthAPIKey:
+		if c.Type == client.TypeFortiGate {
+			return nil
+		}
 		return errors.New("auth_method api_key cannot be rotated on fortianalyzer or fortimanager: their API keys are made only in the GUI or CLI; make a new key there and write it to the config")
 	case client.AuthEmailUser, client.AuthIAMUser:
 		return fmt.Errorf("auth_method %s cannot be rotated: FortiLAN Cloud has no API to change a user's password; change it in the portal and write it to the config", c.AuthMethod)
@@ -59,8 +62,8 @@ func rotatable(c *configEntry) error {
 	return fmt.Errorf("auth_method %s cannot be rotated: write a new credential to the config instead", c.AuthMethod)
 }
 
-// rotateRoot replaces the root password of config name upstream with a new one only Vault
-// knows, checks it with a fresh login, and stores it. The answer is the stored config after
+// rotateRoot replaces the root password (or, on FortiGate, key: rotateKey) of config name
+// upstream with a new one only Vault knows, checks it with a fresh login, and stores it. The answer is the stored config after
 // the rotation. Errors meant for the operator are logical.CodedError (400, 404, 502...).
 //
 // Once the change may have been sent, the rotation runs to its end whatever the caller does,
@@ -84,6 +87,9 @@ func (b *backend) rotateRoot(ctx context.Context, s logical.Storage, name string
 	}
 	if err := rotatable(c); err != nil {
 		return nil, logical.CodedError(http.StatusBadRequest, fmt.Sprintf("config %q: %s", name, err))
+	}
+	if c.AuthMethod == client.AuthAPIKey {
+		return b.rotateKey(ctx, s, name, c)
 	}
 	pass, err := b.newPassword(ctx, c.PasswordPolicy)
 	if err != nil {
