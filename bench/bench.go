@@ -101,7 +101,9 @@ func (b *bench) startFakes() error {
 	if b.fakeP, err = startFakeProc(b.root, b.dir, b.set.Latency); err != nil {
 		return err
 	}
-	b.up = newUpstream(b.fakeP.url, b.fakeP.hc, demoCreds)
+	creds := demoCreds
+	creds.apiKey = b.fakeP.apiKey
+	b.up = newUpstream(b.fakeP.url, b.fakeP.hc, creds)
 	return nil
 }
 

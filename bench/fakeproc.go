@@ -25,9 +25,10 @@ var demoCreds = fakeCreds{
 // against it from this process, so that, like the plugin's calls, it crosses processes: a call
 // to the in-process fake skips the wake-up of another process, which the plugin's calls pay.
 type fakeProc struct {
-	proc *e2e.Process
-	url  string
-	hc   *http.Client
+	proc   *e2e.Process
+	url    string
+	apiKey string // the demo admin's, for dynamic admins made straight upstream
+	hc     *http.Client
 }
 
 func startFakeProc(root, dir string, latency time.Duration) (*fakeProc, error) {
@@ -46,7 +47,7 @@ func startFakeProc(root, dir string, latency time.Duration) (*fakeProc, error) {
 		return nil, err
 	}
 	p := &fakeProc{proc: proc}
-	if p.url, err = waitFakeURL(proc, info); err == nil {
+	if p.url, p.apiKey, err = waitFakeInfo(proc, info); err == nil {
 		p.hc, err = fakeClient(ca)
 	}
 	if err != nil {
@@ -56,24 +57,26 @@ func startFakeProc(root, dir string, latency time.Duration) (*fakeProc, error) {
 	return p, nil
 }
 
-// waitFakeURL waits for the fake to write its URL to the info file.
-func waitFakeURL(proc *e2e.Process, info string) (string, error) {
+// waitFakeInfo waits for the fake to write its URL and the demo admin's API key to the info
+// file.
+func waitFakeInfo(proc *e2e.Process, info string) (url, apiKey string, err error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if b, err := os.ReadFile(info); err == nil {
 			var v struct {
-				URL string `json:"url"`
+				URL    string `json:"url"`
+				APIKey string `json:"api_key"`
 			}
-			if err := json.Unmarshal(b, &v); err != nil || v.URL == "" {
-				return "", fmt.Errorf("forticloud-fake wrote %q", b)
+			if err := json.Unmarshal(b, &v); err != nil || v.URL == "" || v.APIKey == "" {
+				return "", "", errors.New("forticloud-fake wrote an info file without url or api_key")
 			}
-			return v.URL, nil
+			return v.URL, v.APIKey, nil
 		}
 		if proc.Exited() {
-			return "", errors.New("forticloud-fake exited at start; see fake.log")
+			return "", "", errors.New("forticloud-fake exited at start; see fake.log")
 		}
 		if time.Now().After(deadline) {
-			return "", errors.New("forticloud-fake did not start within 30s")
+			return "", "", errors.New("forticloud-fake did not start within 30s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -32,6 +32,12 @@ func (b *bench) comparisons() []comparison {
 		{"FortiLAN email_user", "creds: FortiLAN email_user", "upstream: FortiLAN /api/v1/auth", "forticloud", "lan", b.up.lanLogin},
 		// A share of a live token: no upstream call at all, so the whole time is the engine's.
 		{"FortiLAN api_user (shared token)", "creds: FortiLAN api_user (shared token)", "", "forticloud", "lan-api", nil},
+		// An admin of its own per lease: add, get and login (with a local_user root, a root
+		// login before and its logout after).
+		{"FAZ dynamic_admin, api_key root", "creds: FAZ dynamic_admin, api_key root",
+			"upstream: FAZ add + get admin (key), login as it", "forticloud", "faz-dyn", b.up.dynAdminKey},
+		{"FAZ dynamic_admin, local_user root", "creds: FAZ dynamic_admin, local_user root",
+			"upstream: FAZ root login, add + get admin, login as it, root logout", "forticloud", "faz-dyn-user", b.up.dynAdminUser},
 	}
 	if b.set.bDir == "" {
 		return base

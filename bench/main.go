@@ -4,7 +4,8 @@
 // and the KV engine built as an external plugin, all on loopback, and measures in one run:
 //
 //   - creds latency (p50, p99) for each product, beside the upstream login alone (the same call
-//     sent straight to cmd/forticloud-fake, run in a process of its own with the same latency)
+//     sent straight to cmd/forticloud-fake, run in a process of its own with the same latency;
+//     for a dynamic_admin role, every call its creds make: add, get and login as the admin)
 //     and two floors in the same Vault: a read from the builtin KV engine and one from the KV
 //     engine run as an external plugin; the engine's overhead is creds minus the upstream
 //     login, compared with the external-KV read. The sequential samples are taken round robin,

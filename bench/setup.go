@@ -151,6 +151,8 @@ func (b *bench) configure(ctx context.Context, mount string) error {
 			"username": fazAdmin, "password": fazPassword, "ca_cert": faz.CACertPEM},
 		"faz-token": {"type": "fortianalyzer", "url": faz.URL, "auth_method": "forticloud_token",
 			"token": cloudToken, "ca_cert": faz.CACertPEM},
+		"faz-key": {"type": "fortianalyzer", "url": faz.URL, "auth_method": "api_key",
+			"api_key": faz.AddAPIKey(fazAdmin), "ca_cert": faz.CACertPEM},
 		// login_rate_limit and call_rate_limit 0: FortiLAN's own 6 logins and 60 invalidations a
 		// minute would be the whole measurement.
 		"lan": {"type": "fortilan", "url": lan.URL, "auth_method": "email_user", "account_id": lanAccount,
@@ -163,11 +165,13 @@ func (b *bench) configure(ctx context.Context, mount string) error {
 			return fmt.Errorf("%s/config/%s: %w", mount, name, err)
 		}
 	}
-	roles := map[string]string{"faz": "faz", "faz-token": "faz-token", "lan": "lan", "lan-api": "lan-api", "faz-revoke": "faz"}
-	for role, cfg := range roles {
-		if _, err := b.vault.client.Logical().WriteWithContext(ctx, mount+"/roles/"+role,
-			map[string]any{"config": cfg, "ttl": "1h", "max_ttl": "2h"}); err != nil {
-			return fmt.Errorf("%s/roles/%s: %w", mount, role, err)
+	roles := map[string]map[string]any{"faz-dyn": dynRole("faz-key"), "faz-dyn-user": dynRole("faz")}
+	for role, cfg := range map[string]string{"faz": "faz", "faz-token": "faz-token", "lan": "lan", "lan-api": "lan-api", "faz-revoke": "faz"} {
+		roles[role] = map[string]any{"config": cfg, "ttl": "1h", "max_ttl": "2h"}
+	}
+	for name, role := range roles {
+		if _, err := b.vault.client.Logical().WriteWithContext(ctx, mount+"/roles/"+name, role); err != nil {
+			return fmt.Errorf("%s/roles/%s: %w", mount, name, err)
 		}
 	}
 	return nil

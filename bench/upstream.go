@@ -20,11 +20,14 @@ type upstream struct {
 	mu       sync.Mutex
 	sessions []string
 	tokens   []string
+	admins   []string // made by dynAdmin, deleted with apiKey
+	seq      int      // numbers the admins dynAdmin makes
 }
 
 // fakeCreds are the credentials a fake knows.
 type fakeCreds struct {
 	admin, password, cloudToken, lanAccount, lanUser, lanPassword string
+	apiKey                                                        string // admin's
 }
 
 func newUpstream(url string, hc *http.Client, c fakeCreds) *upstream {
@@ -91,13 +94,17 @@ func (u *upstream) lanLogin() error {
 	return nil
 }
 
-// cleanup logs out every session and invalidates every token it opened, 32 at a time.
+// cleanup logs out every session, invalidates every token and deletes every admin (their
+// sessions end with them) it opened, 32 at a time.
 func (u *upstream) cleanup() error {
 	u.mu.Lock()
-	sessions, tokens := u.sessions, u.tokens
-	u.sessions, u.tokens = nil, nil
+	sessions, tokens, admins := u.sessions, u.tokens, u.admins
+	u.sessions, u.tokens, u.admins = nil, nil, nil
 	u.mu.Unlock()
 	var calls []func() error
+	for _, name := range admins {
+		calls = append(calls, func() error { _, err := u.rpc("delete", adminUserURL+"/"+name, nil, "", u.creds.apiKey); return err })
+	}
 	for _, sid := range sessions {
 		body, _ := json.Marshal(map[string]any{"id": 1, "method": "exec", "session": sid,
 			"params": []any{map[string]any{"url": "/sys/logout"}}})

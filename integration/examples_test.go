@@ -1,11 +1,13 @@
 package integration_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +85,74 @@ func TestExampleAgent(t *testing.T) {
 	})
 	if !f.SessionAlive(session) {
 		t.Fatalf("the rendered session is not live upstream")
+	}
+}
+
+// TestExampleAgentDynamicAdmin runs the Vault Agent example of a dynamic_admin role as shipped,
+// only pointed at this test's Vault, against the role its comment gives: the rendered file is
+// JSON naming an admin that exists upstream with that password; revoking the lease deletes it.
+func TestExampleAgentDynamicAdmin(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	v := newDevServer(t, serverOpts{})
+	c := v.client
+	root, err := e2e.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(root, "examples/agent-dynamic-admin")
+	hcl, err := os.ReadFile(filepath.Join(src, "agent.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(hcl), "cd examples/agent-dynamic-admin && vault agent -config=agent.hcl") {
+		t.Fatal("agent.hcl no longer says how to run it, or says it otherwise: update this test")
+	}
+	// The role as the example's comment writes it, on a config of the fake.
+	m := regexp.MustCompile(`(?m)^#\s+vault write (forticloud/roles/\S+) config=(\S+) (.*)\\\n#\s+(.*)$`).FindStringSubmatch(string(hcl))
+	if m == nil {
+		t.Fatal("agent.hcl no longer gives the role it reads, as `vault write forticloud/roles/...` over two lines: update this test")
+	}
+	role := map[string]any{"config": m[2]}
+	for _, kv := range strings.Fields(m[3] + " " + m[4]) {
+		k, val, _ := strings.Cut(kv, "=")
+		role[k] = val
+	}
+	write(t, c, "forticloud/config/"+m[2], fazAPIKey(t, f))
+	write(t, c, m[1], role)
+
+	dir := t.TempDir()
+	tmpl, err := os.ReadFile(filepath.Join(src, "faz-admin.json.ctmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(tmpl), `secret "forticloud/creds/`+strings.TrimPrefix(m[1], "forticloud/roles/")+`"`) {
+		t.Fatalf("the template reads another role than agent.hcl's comment writes (%s)", m[1])
+	}
+	writeFile(t, filepath.Join(dir, "faz-admin.json.ctmpl"), string(tmpl))
+	writeFile(t, filepath.Join(dir, "vault-token"), rootToken)
+	const addr = `"http://127.0.0.1:8200"`
+	if !strings.Contains(string(hcl), addr) {
+		t.Fatalf("agent.hcl names no %s to point at this test's Vault", addr)
+	}
+	agent := startAgent(t, dir, strings.ReplaceAll(string(hcl), addr, `"`+v.addr+`"`))
+	var got struct{ URL, Username, Password string }
+	waitFor(t, 30*time.Second, "the agent to render faz-admin.json", func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "faz-admin.json"))
+		return err == nil && json.Unmarshal(b, &got) == nil && got.Password != ""
+	})
+	if got.URL != f.URL || !slices.Contains(vaultAdmins(f), got.Username) {
+		t.Fatalf("rendered url %q, username %q: want %s and an admin Vault made (%v)", got.URL, got.Username, f.URL, vaultAdmins(f))
+	}
+	if !loginAs(t, f, got.Username, got.Password) {
+		t.Fatal("the rendered password does not log in")
+	}
+	agent.stop(20 * time.Second)
+	if err := c.Sys().RevokePrefix("forticloud/creds/"); err != nil {
+		t.Fatalf("revoke-prefix: %v", err)
+	}
+	if left := vaultAdmins(f); len(left) != 0 {
+		t.Errorf("admins left after revoke: %v", left)
 	}
 }
 

@@ -43,12 +43,14 @@ var rootSecrets = []string{adminPassword, cloudToken, lanPassword, iamPassword, 
 
 // newFake starts the fake Fortinet API in the test process, with every credential above, no
 // FortiLAN auth rate limit and room for many sessions. Create it before the Vault server, so
-// that it closes after the server stopped.
+// that it closes after the server stopped: the admins Vault made on it are tallied then
+// (tallyAdmins), and any left fails the test.
 func newFake(t *testing.T) *fortitest.Server {
 	t.Helper()
 	requireVault(t)
 	f := fortitest.NewServer()
 	t.Cleanup(f.Close)
+	tallyAdmins(t, f)
 	f.AddAdmin(adminUser, adminPassword)
 	f.AddAdminProfile(restrictedUser, restrictedPassword, fortitest.ProfileNoSystemSettings)
 	f.AddAdminProfile(blindUser, blindPassword, fortitest.ProfileNoStatus)
@@ -58,6 +60,7 @@ func newFake(t *testing.T) *fortitest.Server {
 	f.AddAPIUser(fazAPIID, fazAPIPassword)
 	f.AddAPIUser(lanAPIID, lanAPIPassword)
 	f.AddAPIUser(gcAPIID, gcAPIPassword)
+	f.AddADOM(socADOM)
 	f.SetAuthRateLimit(0)
 	f.SetLoginMax(200)
 	return f

@@ -19,7 +19,8 @@ import (
 
 // TestHACluster: a 3-node Vault cluster with integrated storage (raft), started by
 // scripts/ha-cluster.sh with the plugin in every node's plugin directory. Configs, roles and
-// creds go through a standby, which forwards them to the active node. Then the active node is
+// creds (sessions, dynamic admins, tokens: issueMix) go through a standby, which forwards them
+// to the active node. Then the active node is
 // killed (SIGKILL, its plugin with it); once another node leads, the leases issued before the
 // failover renew and revoke there, a standby still serves creds, and nothing is left live
 // upstream nor any lease in Vault.
@@ -83,8 +84,12 @@ func TestHACluster(t *testing.T) {
 	renew(t, other.client, s.LeaseID)
 	revoke(t, other.client, s.LeaseID)
 	eventuallyDead(t, "the session issued after the failover", func() bool { return f.SessionAlive(sid) })
+	d := dynLeased(t, f, readCreds(t, other.client, "forticloud", "dyn"))
+	renew(t, other.client, d.secret.LeaseID)
+	revoke(t, other.client, d.secret.LeaseID)
+	eventuallyDead(t, "the admin made after the failover", d.alive)
 
-	if n := f.LiveSessions() + f.LiveLANTokens() + f.LiveOAuthTokens(); n != 0 {
+	if n := f.LiveSessions() + f.LiveLANTokens() + f.LiveOAuthTokens() + len(vaultAdmins(f)); n != 0 {
 		t.Errorf("%d credentials live upstream", n)
 	}
 	if ls := leasesUnder(t, next.client, "forticloud/creds/"); len(ls) != 0 {

@@ -102,10 +102,12 @@ type leased struct {
 	alive  func() bool
 }
 
-// issueMix issues a FAZ session, a FortiLAN token and a share of an API user's FortiLAN token.
+// issueMix issues two of each: a FAZ session, a FAZ admin of its own (a dynamic_admin role of
+// the same config), a FortiLAN token and a share of an API user's FortiLAN token.
 func issueMix(t *testing.T, f *fortitest.Server, c *api.Client) []leased {
 	t.Helper()
 	configure(t, c, "forticloud", "faz", fazLocal(f))
+	write(t, c, "forticloud/roles/dyn", dynRoleOfMix())
 	configure(t, c, "forticloud", "lan", lanEmail(f))
 	configure(t, c, "forticloud", "lanapi", lanAPIUser(f))
 	var out []leased
@@ -113,6 +115,9 @@ func issueMix(t *testing.T, f *fortitest.Server, c *api.Client) []leased {
 		s := readCreds(t, c, "forticloud", "faz")
 		sid := str(t, s, "session")
 		out = append(out, leased{s, func() bool { return f.SessionAlive(sid) }})
+	}
+	for range 2 {
+		out = append(out, dynLeased(t, f, readCreds(t, c, "forticloud", "dyn")))
 	}
 	for range 2 {
 		s := readCreds(t, c, "forticloud", "lan")
@@ -148,7 +153,7 @@ func renewAndRevokeAll(t *testing.T, f *fortitest.Server, c *api.Client, ls []le
 		eventuallyDead(t, "credential of "+l.secret.LeaseID, l.alive)
 	}
 	waitFor(t, 20*time.Second, "nothing live upstream", func() bool {
-		return f.LiveSessions()+f.LiveLANTokens()+f.LiveOAuthTokens() == 0
+		return f.LiveSessions()+f.LiveLANTokens()+f.LiveOAuthTokens()+len(vaultAdmins(f)) == 0
 	})
 }
 

@@ -84,6 +84,7 @@ func run(m *testing.M) int {
 	pluginSHA = sum
 
 	code := m.Run()
+	reportAdminTally()
 	if n := killLeftovers(); n > 0 {
 		fmt.Fprintf(os.Stderr, "integration: killed %d process group(s) a test left running\n", n)
 		if code == 0 {

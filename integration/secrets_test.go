@@ -35,6 +35,19 @@ func exercise(t *testing.T, f *fortitest.Server, c *api.Client) []string {
 		revoke(t, c, s.LeaseID)
 	}
 
+	// Dynamic admins, made by the local admin and by an API key: their passwords and sessions,
+	// and the key.
+	keyed := fazAPIKey(t, f)
+	write(t, c, mount+"/config/faz-key", keyed)
+	issued = append(issued, keyed["api_key"].(string))
+	for _, cfg := range []string{"fortianalyzer-local_user", "faz-key"} {
+		write(t, c, mount+"/roles/dyn-"+cfg, dynamicRole(cfg, nil))
+		s := readCreds(t, c, mount, "dyn-"+cfg)
+		issued = append(issued, str(t, s, "password"), str(t, s, "session"))
+		renew(t, c, s.LeaseID)
+		revoke(t, c, s.LeaseID)
+	}
+
 	// Refused writes: wrong secrets, checked by verify_connection.
 	bad := fazLocal(f)
 	bad["password"] = wrongPassword

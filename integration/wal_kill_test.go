@@ -3,6 +3,7 @@ package integration_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -304,6 +305,7 @@ type walEntry struct {
 	Kind    string
 	Session string
 	Token   string
+	Data    map[string]any // the whole of the entry's data, for kinds without a field above
 }
 
 type walView struct {
@@ -355,10 +357,13 @@ func (w *walView) entries() []walEntry {
 				AccessToken string `json:"access_token"`
 			} `json:"data"`
 		}
-		if err := json.Unmarshal([]byte(raw), &e); err != nil {
+		var whole struct {
+			Data map[string]any `json:"data"`
+		}
+		if err := errors.Join(json.Unmarshal([]byte(raw), &e), json.Unmarshal([]byte(raw), &whole)); err != nil {
 			w.t.Fatalf("WAL entry %s: %v", id, err)
 		}
-		out = append(out, walEntry{ID: id, Kind: e.Kind, Session: e.Data.Session, Token: e.Data.AccessToken})
+		out = append(out, walEntry{ID: id, Kind: e.Kind, Session: e.Data.Session, Token: e.Data.AccessToken, Data: whole.Data})
 	}
 	slices.SortFunc(out, func(a, b walEntry) int { return strings.Compare(a.ID, b.ID) })
 	return out

@@ -31,6 +31,7 @@ pids+=($!)
 for _ in $(seq 50); do [ -s "$dev/fake.json" ] && break; sleep 0.1; done
 [ -s "$dev/fake.json" ] || { cat "$dev/fake.log"; echo "the fake did not start"; exit 1; }
 fake_url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$dev/fake.json")
+fake_key=$(sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p' "$dev/fake.json")
 
 cat >"$dev/vault.hcl" <<HCL
 plugin_directory = "$PWD/$dev/plugins"
@@ -51,8 +52,12 @@ v secrets enable -path=forticloud -plugin-version="$version" "$plugin" >/dev/nul
 ca=@"$dev/fortitest-ca.pem"
 v write forticloud/config/faz type=fortianalyzer url="$fake_url" auth_method=local_user \
   username=demo-admin password=demo-password ca_cert="$ca" >/dev/null
-v write forticloud/config/faz-restricted type=fortianalyzer url="$fake_url" auth_method=local_user \
-  username=demo-restricted-admin password=demo-password ca_cert="$ca" >/dev/null
+# Its admin may not manage admins, and the write warns so (dynamic_admin roles would fail on it):
+# the warning is shown only if the write fails.
+out=$(v write forticloud/config/faz-restricted type=fortianalyzer url="$fake_url" auth_method=local_user \
+  username=demo-restricted-admin password=demo-password ca_cert="$ca" 2>&1) || { echo "$out"; exit 1; }
+v write forticloud/config/faz-key type=fortianalyzer url="$fake_url" auth_method=api_key \
+  api_key="$fake_key" ca_cert="$ca" >/dev/null
 v write forticloud/config/faz-cloud type=fortianalyzer url="$fake_url" auth_method=forticloud_token \
   token=demo-forticloud-token ca_cert="$ca" >/dev/null
 v write forticloud/config/fmg type=fortimanager url="$fake_url" auth_method=forticloud_api_user \
@@ -62,6 +67,14 @@ v write forticloud/config/lan type=fortilan url="$fake_url" account_id=acct@exam
 v write forticloud/roles/demo config=faz ttl=15m max_ttl=8h >/dev/null
 v write forticloud/roles/restricted config=faz-restricted ttl=15m max_ttl=8h >/dev/null
 v write forticloud/roles/faz-cloud config=faz-cloud ttl=15m max_ttl=8h >/dev/null
+# A FortiAnalyzer admin of its own per lease, with the rights of the role; trusted hosts are
+# loopback, where Vault and the fake run.
+v write forticloud/roles/demo-dynamic config=faz credential_type=dynamic_admin \
+  admin_profile=Restricted_User adoms=root,soc trusted_hosts=127.0.0.0/8,::1/128 rpc_permit=read \
+  ttl=15m max_ttl=8h >/dev/null
+v write forticloud/roles/demo-dynamic-app config=faz-key credential_type=dynamic_admin \
+  admin_profile=Standard_User adoms=soc trusted_hosts=127.0.0.0/8 with_session=false \
+  ttl=15m max_ttl=8h >/dev/null
 v write forticloud/roles/fmg config=fmg ttl=15m max_ttl=8h >/dev/null
 v write forticloud/roles/netops config=lan ttl=30m >/dev/null
 # A FortiGate: the root api-user's key (the fake makes a new one each start), and a REST API
@@ -81,12 +94,14 @@ In another shell:
   export VAULT_ADDR=$VAULT_ADDR VAULT_TOKEN=root
   vault read forticloud/creds/demo          # a FortiAnalyzer session (local admin), under a lease
   vault read forticloud/creds/restricted    # a session of an admin without System Settings access
+  vault read forticloud/creds/demo-dynamic  # a FortiAnalyzer admin made for this lease (ADOMs root, soc), its session
+  vault read forticloud/creds/demo-dynamic-app   # one made with an API key root: username, password
   vault read forticloud/creds/faz-cloud     # a FortiAnalyzer session from a FortiCloud token
   vault read forticloud/creds/fmg           # a FortiManager session through a FortiCloud API user
   vault read forticloud/creds/fgt-ci        # a FortiGate REST API admin and its key, made for this lease
   vault write -f forticloud/rotate-root/fgt # the FortiGate root key regenerated: only Vault knows it
   vault read forticloud/creds/netops        # a FortiLAN Cloud access token
-  vault lease revoke -prefix forticloud/creds/   # logs every session out, invalidates every token
+  vault lease revoke -prefix forticloud/creds/   # logs every session out, deletes every admin made, invalidates every token
   vault list forticloud/config ; vault read forticloud/config/faz
 
 (vault here is $vault_bin.) Ctrl-C stops Vault and the fake.

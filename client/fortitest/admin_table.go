@@ -125,6 +125,22 @@ func (s *Server) Admins() []string {
 	return names
 }
 
+// AdminsAdded returns how many admins JSON-RPC adds created; the admins AddAdmin and
+// AddAdminProfile seed are not counted. With AdminsDeleted and Admins it tells whether every
+// admin a test made was deleted again, including those that lived too briefly to be seen.
+func (s *Server) AdminsAdded() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.adminsAdded
+}
+
+// AdminsDeleted returns how many admins JSON-RPC deletes removed.
+func (s *Server) AdminsDeleted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.adminsDeleted
+}
+
 // admin is one admin of the table.
 type admin struct {
 	password            string
@@ -270,6 +286,7 @@ func (s *Server) addAdmin(req *rpcRequest) (int, string) {
 		return CodeExists, "Object already exists"
 	}
 	s.state.admins[name] = a
+	s.state.adminsAdded++
 	return CodeOK, "OK"
 }
 
@@ -480,6 +497,7 @@ func (s *Server) deleteAdmin(req *rpcRequest, name string) (int, string) {
 		return CodeNoObject, "Object does not exist"
 	}
 	delete(s.state.admins, name)
+	s.state.adminsDeleted++
 	s.endSessionsOf(name)
 	for k, u := range s.state.apiKeys {
 		if u == name {

@@ -333,3 +333,28 @@ func TestAdminAddOutlivesTheClient(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminCounters: AdminsAdded and AdminsDeleted count the adds and deletes that changed the
+// table, not refused ones nor seeded admins.
+func TestAdminCounters(t *testing.T) {
+	s, sid := tableServer(t)
+	steps := []struct {
+		method, url string
+		data        any
+		code        int
+	}{
+		{"add", tableURL, newAdminData("vault_a"), fortitest.CodeOK},
+		{"add", tableURL, newAdminData("vault_a"), fortitest.CodeExists},
+		{"add", tableURL, newAdminData("vault_b"), fortitest.CodeOK},
+		{"delete", tableURL + "/vault_a", nil, fortitest.CodeOK},
+		{"delete", tableURL + "/vault_a", nil, fortitest.CodeNoObject},
+	}
+	for _, st := range steps {
+		if got := tableCall(t, s, st.method, st.url, sid, "", st.data); got.code != st.code {
+			t.Fatalf("%s %s answered %d, want %d", st.method, st.url, got.code, st.code)
+		}
+	}
+	if a, d := s.AdminsAdded(), s.AdminsDeleted(); a != 2 || d != 1 {
+		t.Errorf("AdminsAdded %d, AdminsDeleted %d; want 2 and 1", a, d)
+	}
+}

@@ -113,6 +113,8 @@ type state struct {
 	oldPassword        OldPasswordMode // see SetOldPasswordMode
 	changeEndsSessions bool            // see SetPasswordChangeEndsSessions
 	adomFirmware       ADOMFirmware    // see SetADOMFirmware
+	adminsAdded        int             // adds that created an admin: see AdminsAdded
+	adminsDeleted      int             // deletes that removed one
 
 	fos fosState // the fake FortiGate
 }
