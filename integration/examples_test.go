@@ -159,6 +159,8 @@ func TestExampleAgentDynamicAdmin(t *testing.T) {
 // TestExampleTerraform applies examples/terraform with Terraform's Vault provider against a real
 // Vault and the fake FAZ, reads creds through what it set up, checks that a second plan finds no
 // drift, and destroys it all, which revokes the lease (the session is logged out upstream).
+// With the fake FortiGate's root key it also sets up fw1 and ci-readonly: their creds make an
+// api-user, which the destroy deletes with the mount.
 // On a Vault without plugin version pins it applies the example as its variable says to there.
 // `make integration` points TF_CLI_CONFIG_FILE at a local provider mirror
 // (scripts/get-terraform-provider-vault.sh): no provider registry is reachable here.

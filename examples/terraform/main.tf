@@ -130,6 +130,10 @@ resource "vault_generic_endpoint" "fw1" {
   path                 = "${vault_mount.forticloud.path}/config/fw1"
   ignore_absent_fields = true
   disable_read         = true # the read never returns the key: don't diff against it
+  # The engine refuses to delete a config while api-users it made live (revoking them needs its
+  # key). A destroy removes the mount, which revokes every lease, and the config with it; to
+  # drop only this config, `vault lease revoke -prefix forticloud/creds/ci-readonly` first.
+  disable_delete = true
   data_json = jsonencode({
     type     = "fortigate"
     url      = var.fgt_url
