@@ -31,8 +31,11 @@ func fgtRole(config string) map[string]any {
 		"trusted_hosts": "127.0.0.0/8", "ttl": "1h", "max_ttl": "2h"}
 }
 
-// fgtConfig adds mount's root api-user to f and returns a fortigate config with its key.
+// fgtConfig adds mount's root api-user to f and returns a fortigate config with its key. f runs
+// 7.6, which takes generate-key's expiry: creds make two calls. (On the fake's default 7.4, which
+// refuses an expiry, the engine pays a third: generate-key again without one.)
 func fgtConfig(f *fortitest.Server, mount string) map[string]any {
+	f.SetFortiOSVersion("v7.6.0")
 	f.AddFortiOSProfile(fgtProfile, fortitest.FortiOSNoAccess)
 	key := f.AddFortiOSAPIUser(fortitest.FortiOSAPIUser{Name: fgtRootPrefix + "-" + mount,
 		Profile: fortitest.FortiOSSuperAdmin, VDOMs: []string{fortitest.FortiOSRootVDOM}})
