@@ -130,18 +130,18 @@ func (b *backend) adminsKeep(ctx context.Context, s logical.Storage, mount, name
 // the others. An error says why they could not be checked (all are returned then).
 func (b *backend) dropGoneAdmins(ctx context.Context, s logical.Storage, name string, live []recordedAdmin) ([]recordedAdmin, error) {
 	c, err := b.config(ctx, s, name)
-	if err != nil || c == nil || managesAdmins(c.entry) != nil {
+	if err != nil || c == nil || !rootManages(c.entry) {
 		return live, err
 	}
 	// No settling of rotations here: the caller holds the config's write lock, which settling takes.
-	auth, end, err := b.rootAuth(ctx, name, c)
+	lookup, end, err := b.adminLookup(ctx, name, c)
 	if err != nil {
 		return live, err
 	}
 	defer end()
 	var kept []recordedAdmin
 	for _, a := range live {
-		_, err := c.conn.Admins.GetAdmin(ctx, auth, a.name)
+		err := lookup(a.name)
 		if errors.Is(err, client.ErrGone) {
 			if err := b.forgetAdmin(ctx, s, name, a.name); err == nil {
 				b.Logger().Info("forgot an admin gone upstream", "config", name, "admin", a.name)
@@ -151,4 +151,24 @@ func (b *backend) dropGoneAdmins(ctx context.Context, s logical.Storage, name st
 		kept = append(kept, a)
 	}
 	return kept, nil
+}
+
+// adminLookup returns how to read one of config name's admins (c, as cached) upstream, an error
+// saying what the read found (client.ErrGone: no such admin), and how to end the root auth it
+// holds.
+func (b *backend) adminLookup(ctx context.Context, name string, c *cachedConfig) (func(admin string) error, func(), error) {
+	if fitsAPIUser(c.entry) == nil {
+		return func(admin string) error {
+			_, err := c.conn.APIUsers.GetAPIUser(ctx, admin)
+			return err
+		}, func() {}, nil
+	}
+	auth, end, err := b.rootAuth(ctx, name, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(admin string) error {
+		_, err := c.conn.Admins.GetAdmin(ctx, auth, admin)
+		return err
+	}, end, nil
 }

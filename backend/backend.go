@@ -116,6 +116,7 @@ func newBackend() *backend {
 			secretSession(b),
 			secretToken(b),
 			secretAdmin(b),
+			secretAPIUser(b),
 		},
 		WALRollback:       b.walRollback,
 		WALRollbackMinAge: minAge,

@@ -9,9 +9,9 @@ import (
 )
 
 // checkDependents refuses a write of config name, from old to c, that would strand what
-// depends on it: roles whose credential_type c cannot serve, and admins the engine created
-// through it (admin_index.go), when the write moves it to another URL or to an auth method that
-// cannot manage admins. The caller holds pauseCreds(name) and the config's write lock.
+// depends on it: roles whose credential_type c cannot serve, and admins (FortiGate api-users
+// too) the engine created through it (admin_index.go), when the write moves it to another URL or
+// to an auth method that cannot manage admins. The caller holds pauseCreds(name) and the config's write lock.
 func (b *backend) checkDependents(ctx context.Context, s logical.Storage, mount, name string, old, c *configEntry) error {
 	if old == nil {
 		return nil
@@ -42,7 +42,7 @@ func (b *backend) checkDependents(ctx context.Context, s logical.Storage, mount,
 	switch {
 	case old.URL != c.URL:
 		return prefixed("url", b.adminsKeep(ctx, s, mount, name, "move to another url"))
-	case managesAdmins(c) != nil:
+	case !rootManages(c):
 		return prefixed("auth_method", b.adminsKeep(ctx, s, mount, name, "change to auth_method "+c.AuthMethod))
 	}
 	return nil

@@ -92,33 +92,18 @@ func (w *configWrite) checkType(c *configEntry) error {
 	typ, set := w.given["type"]
 	switch {
 	case w.old == nil && !set:
-		return fmt.Errorf("type: required; one of %s", strings.Join(servedTypes(), ", "))
+		return fmt.Errorf("type: required; one of %s", strings.Join(client.ProductTypes(), ", "))
 	case w.old != nil && set && typ != w.old.Type:
 		return fmt.Errorf("type: cannot change from %q to %q; delete the config and write it again", w.old.Type, typ)
 	case set:
 		c.Type = typ
 	}
 	p, ok := client.LookupProduct(c.Type)
-	if !ok || !served(p) {
-		return fmt.Errorf("type: unknown type %q; one of %s", c.Type, strings.Join(servedTypes(), ", "))
+	if !ok {
+		return fmt.Errorf("type: unknown type %q; one of %s", c.Type, strings.Join(client.ProductTypes(), ", "))
 	}
 	w.p = p
 	return nil
-}
-
-// served reports whether the engine leases p's credentials yet: FortiGate's client exists, its
-// credential kind does not.
-func served(p client.Product) bool { return p.Family != client.FamilyAPIUser }
-
-// servedTypes are the types a config may have.
-func servedTypes() []string {
-	var out []string
-	for _, t := range client.ProductTypes() {
-		if p, _ := client.LookupProduct(t); served(p) {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // checkAuthMethod sets the auth method: given, kept, the product's default, or read from the
@@ -220,6 +205,10 @@ func (w *configWrite) checkURL(c *configEntry) error {
 	if err != nil {
 		return fmt.Errorf("url: %w", err)
 	}
+	if p.Family == client.FamilyAPIUser && strings.Count(u, "/") > 2 {
+		// The REST API is at /api/v2/ of the FortiGate's own address.
+		return fmt.Errorf("url: %q has a path; give https://host[:port] alone", u)
+	}
 	c.URL = u
 	return nil
 }
@@ -273,6 +262,21 @@ func (w *configWrite) checkCredentialsSet(c *configEntry) error {
 		if set[k] == "" {
 			return fmt.Errorf("%s: required for auth_method %s", k, c.AuthMethod)
 		}
+	}
+	if w.p.Family == client.FamilyAPIUser {
+		return checkKeyOwner(c.Username)
+	}
+	return nil
+}
+
+// checkKeyOwner requires the name of the FortiGate api-user that owns a config's key: creds
+// check that it may manage api-users, and rotate-root makes it a new key.
+func checkKeyOwner(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("username: required for type %s: the name of the api-user (REST API admin) that owns api_key", client.TypeFortiGate)
+	case hasControl(name) || strings.ContainsAny(name, "/\\") || name == "." || name == "..":
+		return fmt.Errorf("username: %q is not an api-user name", name)
 	}
 	return nil
 }

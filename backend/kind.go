@@ -55,6 +55,8 @@ func oauthLeftoverKind() credentialKind {
 func kindFor(typ, method, credType string) credentialKind {
 	p, _ := client.LookupProduct(typ)
 	switch {
+	case credType == credAPIUser, p.Family == client.FamilyAPIUser:
+		return apiUserKind()
 	case credType == credDynamicAdmin, p.Family == client.FamilySession && method == client.AuthAPIKey:
 		// A key opens no session: its configs serve dynamic admins alone.
 		return dynamicAdminKind()
@@ -68,7 +70,7 @@ func kindFor(typ, method, credType string) credentialKind {
 
 // kindNamed finds the kind a WAL entry names.
 func kindNamed(name string) (credentialKind, bool) {
-	for _, k := range []credentialKind{sessionKind(), tokenKind(), shareKind(), oauthLeftoverKind(), dynamicAdminKind()} {
+	for _, k := range []credentialKind{sessionKind(), tokenKind(), shareKind(), oauthLeftoverKind(), dynamicAdminKind(), apiUserKind()} {
 		if k.name == name {
 			return k, true
 		}

@@ -21,15 +21,16 @@ import (
 const (
 	pathConfigHelpSyn  = "Configure the root credentials of one Fortinet product."
 	pathConfigHelpDesc = `
-A config holds the root credentials for one FortiAnalyzer, FortiManager, FortiLAN Cloud region
-or FortiCloud API, and how to reach it. Several named configs may live side by side. Roles name
+A config holds the root credentials for one FortiAnalyzer, FortiManager, FortiGate, FortiLAN
+Cloud region or FortiCloud API, and how to reach it. Several named configs may live side by side. Roles name
 the config whose credentials they use.
 
 Secrets (token, password, api_key) are never returned on read. Changing url, auth_url or auth_method of
 an existing config needs the secret given again in the same write. By default the write logs in once and out
 again, and is refused if that fails (verify_connection=false skips this). For fortianalyzer and
 fortimanager it also finds which status call tells the admin's live sessions from gone ones on
-renew (renew_probe on read), and warns when none does.
+renew (renew_probe on read), and warns when none does. For fortigate it asks the status with the
+key, then checks that its api-user (username) may manage api-users.
 
 A local_user config can rotate its password on a schedule (rotation_period or
 rotation_schedule): Vault Enterprise's rotation manager runs it, or, where Vault has none, the
@@ -97,15 +98,15 @@ func configFields() map[string]*framework.FieldSchema {
 		},
 		"type": {
 			Type:        framework.TypeString,
-			Description: "Product: fortianalyzer, fortimanager, fortilan or forticloud. Required at create; cannot change.",
+			Description: "Product: fortianalyzer, fortimanager, fortilan, forticloud or fortigate. Required at create; cannot change.",
 		},
 		"url": {
 			Type:        framework.TypeString,
-			Description: "Product base URL, https:// only. Required for fortianalyzer and fortimanager (JSON-RPC at <url>/jsonrpc); fortilan defaults to " + client.DefaultFortiLANURL + ".",
+			Description: "Product base URL, https:// only. Required for fortianalyzer and fortimanager (JSON-RPC at <url>/jsonrpc) and fortigate (https://host[:port], the REST API at <url>/api/v2/); fortilan defaults to " + client.DefaultFortiLANURL + ".",
 		},
 		"auth_method": {
 			Type:        framework.TypeString,
-			Description: "How to log in. fortianalyzer, fortimanager: forticloud_token, forticloud_api_user, local_user, or api_key (a REST API admin's key, sent as Bearer: it opens no session, so it serves dynamic_admin roles only). fortilan: email_user (default), iam_user or forticloud_api_user. forticloud: forticloud_api_user.",
+			Description: "How to log in. fortianalyzer, fortimanager: forticloud_token, forticloud_api_user, local_user, or api_key (a REST API admin's key, sent as Bearer: it opens no session, so it serves dynamic_admin roles only). fortilan: email_user (default), iam_user or forticloud_api_user. forticloud: forticloud_api_user. fortigate: api_key (its only method, and default).",
 		},
 	}
 	maps.Copy(f, credentialSchemas())
@@ -137,7 +138,7 @@ func credentialSchemas() map[string]*framework.FieldSchema {
 		},
 		"username": {
 			Type:        framework.TypeString,
-			Description: "Admin user (local_user), FortiLAN user email (email_user, iam_user), or, optional for api_key, the admin that owns the key.",
+			Description: "Admin user (local_user), FortiLAN user email (email_user, iam_user), or, for api_key, the admin that owns the key: required for fortigate (the api-user whose key api_key is), optional otherwise.",
 		},
 		"password": {
 			Type:         framework.TypeString,
@@ -146,7 +147,7 @@ func credentialSchemas() map[string]*framework.FieldSchema {
 		},
 		"api_key": {
 			Type:         framework.TypeString,
-			Description:  "A REST API admin's key, for auth_method api_key (FortiManager 7.2.2+, FortiAnalyzer 7.2+). Never returned (api_key_set on read).",
+			Description:  "A REST API admin's key, for auth_method api_key (FortiGate, FortiManager 7.2.2+, FortiAnalyzer 7.2+), sent as Authorization: Bearer. Never returned (api_key_set on read).",
 			DisplayAttrs: &framework.DisplayAttributes{Sensitive: true},
 		},
 		"account_id": {

@@ -31,7 +31,7 @@ func TestConfigCreateRejects(t *testing.T) {
 	}{
 		{"no type", with(faz, "type", nil), []string{"type: required"}},
 		{"unknown type", with(faz, "type", "fortiweb"), []string{"type", `"fortiweb"`, "fortianalyzer"}},
-		{"fortigate, not served yet", with(faz, "type", "fortigate"), []string{"type", `"fortigate"`, "fortianalyzer"}},
+		{"fortigate with a password", with(faz, "type", "fortigate"), []string{"auth_method", "not supported by type fortigate", "api_key"}},
 		{"unknown auth_method", with(faz, "auth_method", "magic"), []string{"auth_method", `"magic"`, "local_user"}},
 		{"lan method on faz", with(faz, "auth_method", "email_user"), []string{"auth_method", "not supported by type fortianalyzer"}},
 		{"faz without url", with(faz, "url", nil), []string{"url: required for type fortianalyzer"}},

@@ -27,13 +27,16 @@ revoked when the last of them ends.
 A dynamic_admin role creates a local admin per lease instead (username, password, and a
 session of it unless with_session=false), checked against the role after creation; revoking
 the lease logs its session out and deletes it.
+
+An api_user role (fortigate) creates a REST API admin per lease and answers its username and
+key (api_key); revoking the lease deletes it, and its key with it.
 `
 )
 
 func pathCreds(b *backend) []*framework.Path {
-	// The answer is a session's, a token's or a dynamic admin's data, by the role's type.
+	// The answer is a session's, a token's, a dynamic admin's or an api-user's data, by the role's type.
 	data := map[string]*framework.FieldSchema{}
-	for _, s := range []*framework.Secret{secretSession(b), secretToken(b), secretAdmin(b)} {
+	for _, s := range []*framework.Secret{secretSession(b), secretToken(b), secretAdmin(b), secretAPIUser(b)} {
 		maps.Copy(data, s.Fields)
 	}
 	op := func(suffix string) *framework.PathOperation {
@@ -73,7 +76,7 @@ func (b *backend) pathCredsRead(ctx context.Context, req *logical.Request, d *fr
 		return logical.ErrorResponse("role %q does not exist", name), nil
 	}
 	c, err := b.config(ctx, req.Storage, r.Config)
-	if err == nil && c != nil && (rotatable(c.entry) == nil || managesAdmins(c.entry) == nil) {
+	if err == nil && c != nil && (rotatable(c.entry) == nil || rootManages(c.entry)) {
 		// Its password may be changing: wait, and use the config as the rotation left it. A
 		// config that makes admins is not changed or deleted meanwhile (admin_index.go).
 		release := b.credsDuringRotation(r.Config)

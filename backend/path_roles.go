@@ -26,7 +26,9 @@ up to its max_ttl, never past the upstream credential's own expiry.
 credential_type says what creds issue. For fortianalyzer and fortimanager, session (the
 default) is a session of the config's own admin; dynamic_admin is a new local admin per lease,
 with the role's admin_profile, adoms, trusted_hosts and rpc_permit and a name from its
-username_template, deleted when the lease ends. Fields of another type are refused.
+username_template, deleted when the lease ends. For fortigate, api_user (its only type) is a
+new REST API admin per lease, with the role's admin_profile (accprofile), vdoms and
+trusted_hosts, and its key. Fields of another type are refused.
 `
 	pathRolesListHelpSyn  = "List the roles."
 	pathRolesListHelpDesc = "Lists the names of every role."
@@ -44,6 +46,7 @@ type roleEntry struct {
 	// The admin each lease gets (typeFields); unset for types that make none.
 	AdminProfile     string   `json:"admin_profile,omitempty"`
 	ADOMs            []string `json:"adoms,omitempty"`
+	VDOMs            []string `json:"vdoms,omitempty"`         // api_user
 	TrustedHosts     []string `json:"trusted_hosts,omitempty"` // CIDRs, as netip.Prefix prints them
 	RPCPermit        string   `json:"rpc_permit,omitempty"`
 	WithSession      bool     `json:"with_session,omitempty"`
@@ -273,7 +276,8 @@ func roleFields() map[string]*framework.FieldSchema {
 			Type: framework.TypeString,
 			Description: "What creds issue. fortianalyzer, fortimanager: session (the default: a session of the " +
 				"config's own admin) or dynamic_admin (a new local admin per lease, deleted when the lease ends; " +
-				"configs with auth_method local_user or api_key). fortilan, forticloud: token.",
+				"configs with auth_method local_user or api_key). fortilan, forticloud: token. fortigate: api_user (a new " +
+				"REST API admin and key per lease, deleted when the lease ends).",
 		},
 	}
 	maps.Copy(f, typeSchemas())

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
 	"github.com/hashicorp/vault/sdk/framework"
@@ -18,7 +19,8 @@ func typeFields() map[string]typeField {
 	return map[string]typeField{
 		"admin_profile": {
 			schema: &framework.FieldSchema{Type: framework.TypeString, Description: "dynamic_admin: the admin profile " +
-				"(profileid upstream) of the admin made per lease, e.g. Restricted_User. Required."},
+				"(profileid upstream) of the admin made per lease, e.g. Restricted_User; api_user: the access profile " +
+				"(accprofile) of the REST API admin made per lease, e.g. read_only. Required."},
 			set: setAdminProfile,
 			get: func(r *roleEntry) any { return r.AdminProfile },
 		},
@@ -28,11 +30,18 @@ func typeFields() map[string]typeField {
 			set: setADOMs,
 			get: func(r *roleEntry) any { return r.ADOMs },
 		},
+		"vdoms": {
+			schema: &framework.FieldSchema{Type: framework.TypeCommaStringSlice, Description: "api_user: the VDOMs the " +
+				"REST API admin may use, as a list or comma separated. Default " + defaultVDOM + "."},
+			set: setVDOMs,
+			get: func(r *roleEntry) any { return r.VDOMs },
+		},
 		"trusted_hosts": {
-			schema: &framework.FieldSchema{Type: framework.TypeCommaStringSlice, Description: fmt.Sprintf("dynamic_admin: "+
-				"where the admin may connect from, as CIDRs (a bare address is one host), at most %d IPv4 and %d IPv6. "+
-				"None: any address, and the write warns. With with_session, Vault's own address must be among them.",
-				client.MaxTrustedHosts, client.MaxTrustedHosts)},
+			schema: &framework.FieldSchema{Type: framework.TypeCommaStringSlice, Description: fmt.Sprintf("dynamic_admin, "+
+				"api_user: where the admin may connect from, as CIDRs (a bare address is one host); dynamic_admin: at most %d "+
+				"IPv4 and %d IPv6, and with with_session, Vault's own address must be among them; api_user: at most %d in all "+
+				"(the api-user's trusthost table). None: any address, and the write warns.",
+				client.MaxTrustedHosts, client.MaxTrustedHosts, maxAPIUserTrustedHosts)},
 			set: setTrustedHosts,
 			get: func(r *roleEntry) any { return r.TrustedHosts },
 		},
@@ -50,7 +59,7 @@ func typeFields() map[string]typeField {
 			get: func(r *roleEntry) any { return r.WithSession },
 		},
 		"username_template": {
-			schema: &framework.FieldSchema{Type: framework.TypeString, Description: "dynamic_admin: Vault username " +
+			schema: &framework.FieldSchema{Type: framework.TypeString, Description: "dynamic_admin, api_user: Vault username " +
 				"template (.RoleName, .DisplayName; random, truncate, replace...) of the admin's name, which must " +
 				"render at most 35 characters of A-Za-z0-9_- and differ per lease. Default: " + defaultUsernameTemplate +
 				" (\"\" goes back to it)."},
@@ -78,18 +87,64 @@ func checkDynamicAdmin(name string, r *roleEntry) ([]string, error) {
 	case len(r.ADOMs) == 0:
 		return nil, fmt.Errorf("adoms: required for credential_type %s: the ADOMs each lease's admin may use (%s for every one)", credDynamicAdmin, client.AllADOMs)
 	}
+	if n4, n6 := countFamilies(r.TrustedHosts); n4 > client.MaxTrustedHosts || n6 > client.MaxTrustedHosts {
+		return nil, fmt.Errorf("trusted_hosts: %d IPv4 and %d IPv6 given; an admin holds at most %d of each", n4, n6, client.MaxTrustedHosts)
+	}
 	if err := checkUsernameTemplate(name, r.UsernameTemplate); err != nil {
 		return nil, err
 	}
-	return trustedHostsWarning(r), nil
+	return trustedHostsWarning(r, "(and, with with_session, Vault) "), nil
 }
 
-// trustedHostsWarning warns of a role whose admins may connect from any address.
-func trustedHostsWarning(r *roleEntry) []string {
+// defaultVDOM is the VDOM every FortiGate has, and an api_user role's default.
+const defaultVDOM = "root"
+
+// maxAPIUserTrustedHosts is the most trusted hosts an api_user role takes. FortiOS documents no
+// limit on an api-user's trusthost table [fortinet-apis §6]; more than this is most likely a
+// list that wider CIDRs say better, and a create the FortiGate may refuse.
+const maxAPIUserTrustedHosts = 64
+
+// checkAPIUser requires what an api_user role cannot do without, checks its template, and warns
+// of a REST API admin whose key works from anywhere.
+func checkAPIUser(name string, r *roleEntry) ([]string, error) {
+	switch {
+	case r.AdminProfile == "":
+		return nil, fmt.Errorf("admin_profile: required for credential_type %s: the access profile (accprofile) each lease's REST API admin gets (e.g. read_only)", credAPIUser)
+	case len(r.VDOMs) == 0:
+		return nil, fmt.Errorf("vdoms: required for credential_type %s: the VDOMs each lease's REST API admin may use (default %s)", credAPIUser, defaultVDOM)
+	case len(r.TrustedHosts) > maxAPIUserTrustedHosts:
+		return nil, fmt.Errorf("trusted_hosts: %d given; an api_user role takes at most %d: give wider CIDRs", len(r.TrustedHosts), maxAPIUserTrustedHosts)
+	}
+	if err := checkUsernameTemplate(name, r.UsernameTemplate); err != nil {
+		return nil, err
+	}
+	warnings := trustedHostsWarning(r, "")
+	if r.MaxTTL > client.MaxKeyExpiry*time.Minute {
+		warnings = append(warnings, fmt.Sprintf("max_ttl: %s is above the %s a FortiGate key may live (7.6+, which ends it by itself): "+
+			"leases end with their key", r.MaxTTL, client.MaxKeyExpiry*time.Minute))
+	}
+	return warnings, nil
+}
+
+// countFamilies counts the IPv4 and IPv6 CIDRs among hosts, as setTrustedHosts stores them.
+func countFamilies(hosts []string) (n4, n6 int) {
+	for _, h := range hosts {
+		if p, err := netip.ParsePrefix(h); err == nil && p.Addr().Is4() {
+			n4++
+		} else {
+			n6++
+		}
+	}
+	return n4, n6
+}
+
+// trustedHostsWarning warns of a role whose admins may connect from any address; also names
+// who else must be among the hosts, when someone must.
+func trustedHostsWarning(r *roleEntry, also string) []string {
 	if len(r.TrustedHosts) > 0 {
 		return nil
 	}
-	return []string{"trusted_hosts: none given, so each lease's admin may connect from any address; give the CIDRs its applications (and, with with_session, Vault) connect from"}
+	return []string{"trusted_hosts: none given, so each lease's admin may connect from any address; give the CIDRs its applications " + also + "connect from"}
 }
 
 func setAdminProfile(r *roleEntry, v any) error {
@@ -134,24 +189,16 @@ func isAllADOMs(d string) bool { return strings.EqualFold(d, client.AllADOMs) }
 
 func setTrustedHosts(r *roleEntry, v any) error {
 	var hosts []string
-	var n4, n6 int
 	for _, h := range v.([]string) {
 		p, err := parseTrustedHost(strings.TrimSpace(h))
 		if err != nil {
 			return fmt.Errorf("trusted_hosts: %w", err)
 		}
-		if p.Addr().Is4() {
-			n4++
-		} else {
-			n6++
-		}
 		if s := p.String(); !slices.Contains(hosts, s) {
 			hosts = append(hosts, s)
 		}
 	}
-	if n4 > client.MaxTrustedHosts || n6 > client.MaxTrustedHosts {
-		return fmt.Errorf("trusted_hosts: %d IPv4 and %d IPv6 given; an admin holds at most %d of each", n4, n6, client.MaxTrustedHosts)
-	}
+	// How many the admin holds is its type's to check.
 	r.TrustedHosts = hosts
 	return nil
 }
@@ -180,6 +227,28 @@ func parseTrustedHost(h string) (netip.Prefix, error) {
 		return p, fmt.Errorf("%q has bits set past /%d; did you mean %s?", h, p.Bits(), p.Masked())
 	}
 	return p, nil
+}
+
+// setVDOMs takes a list of VDOM names, each once.
+func setVDOMs(r *roleEntry, v any) error {
+	var vdoms []string
+	for _, d := range v.([]string) {
+		d = strings.TrimSpace(d)
+		switch {
+		case d == "":
+			return fmt.Errorf("vdoms: an empty VDOM name")
+		case hasControl(d) || strings.ContainsAny(d, "/\\"):
+			return fmt.Errorf("vdoms: %q is not a VDOM name", d)
+		case slices.Contains(vdoms, d):
+			continue
+		}
+		vdoms = append(vdoms, d)
+	}
+	if len(vdoms) == 0 {
+		return fmt.Errorf("vdoms: none given; give the VDOMs each lease's REST API admin may use (default %s)", defaultVDOM)
+	}
+	r.VDOMs = vdoms
+	return nil
 }
 
 func setRPCPermit(r *roleEntry, v any) error {
@@ -216,4 +285,15 @@ func (r *roleEntry) admin(name, password string) (client.Admin, error) {
 	}
 	return client.Admin{Name: name, Password: password, Profile: r.AdminProfile, ADOMs: r.ADOMs,
 		TrustedHosts: hosts, RPCPermit: r.RPCPermit}, nil
+}
+
+// apiUser is the FortiGate api-user r asks for, named name, with comments.
+func (r *roleEntry) apiUser(name, comments string) (client.APIUser, error) {
+	for _, h := range r.TrustedHosts {
+		if _, err := netip.ParsePrefix(h); err != nil {
+			return client.APIUser{}, fmt.Errorf("trusted_hosts: stored %q: %w", h, err)
+		}
+	}
+	return client.APIUser{Name: name, AccessProfile: r.AdminProfile, VDOMs: slices.Clone(r.VDOMs),
+		TrustedHosts: slices.Clone(r.TrustedHosts), Comments: comments}, nil
 }

@@ -17,6 +17,7 @@ const (
 	credSession      = "session"
 	credToken        = "token"
 	credDynamicAdmin = "dynamic_admin"
+	credAPIUser      = "api_user"
 )
 
 // credentialType is one value of a role's credential_type: the configs that can serve it and
@@ -43,6 +44,10 @@ func credentialTypes() []credentialType {
 			fields:   []string{"admin_profile", "adoms", "trusted_hosts", "rpc_permit", "with_session", "username_template"},
 			defaults: func(r *roleEntry) { r.RPCPermit, r.WithSession = client.RPCReadWrite, true },
 			check:    checkDynamicAdmin},
+		{name: credAPIUser, fits: fitsAPIUser,
+			fields:   []string{"admin_profile", "vdoms", "trusted_hosts", "username_template"},
+			defaults: func(r *roleEntry) { r.VDOMs = []string{defaultVDOM} },
+			check:    checkAPIUser},
 	}
 }
 
@@ -64,6 +69,8 @@ func defaultCredentialType(c *configEntry) string {
 		return credSession
 	case client.FamilyToken:
 		return credToken
+	case client.FamilyAPIUser:
+		return credAPIUser
 	}
 	return ""
 }
@@ -104,6 +111,20 @@ func managesAdmins(c *configEntry) error {
 			client.AuthLocalUser, client.AuthAPIKey, c.AuthMethod)
 	}
 	return nil
+}
+
+// fitsAPIUser: api-users are FortiGate's, made with its config's key.
+func fitsAPIUser(c *configEntry) error {
+	if p, _ := client.LookupProduct(c.Type); p.Family != client.FamilyAPIUser {
+		return fmt.Errorf("it needs a %s config (this one is %s)", client.TypeFortiGate, c.Type)
+	}
+	return nil
+}
+
+// rootManages reports whether c's root creates and deletes admins for its roles' leases
+// (dynamic_admin, api_user), which then need it, as it is, to be revoked.
+func rootManages(c *configEntry) bool {
+	return managesAdmins(c) == nil || fitsAPIUser(c) == nil
 }
 
 // typeField is a role field that only some credential types take: its schema, how a write

@@ -21,7 +21,8 @@ func secretAdmin(b *backend) *framework.Secret {
 	return &framework.Secret{
 		Type: secretAdminType,
 		Fields: map[string]*framework.FieldSchema{
-			"username": {Type: framework.TypeString, Description: "dynamic_admin: the admin made for this lease, deleted when it ends."},
+			"username": {Type: framework.TypeString, Description: "dynamic_admin, api_user: the admin (for api_user, the REST API admin) " +
+				"made for this lease, deleted when it ends."},
 			"password": {Type: framework.TypeString, Description: "dynamic_admin: the admin's password, from the config's password_policy.",
 				DisplayAttrs: &framework.DisplayAttributes{Sensitive: true}},
 			"session": session["session"],

@@ -6,7 +6,7 @@ import "testing"
 // config's secrets are; the rest is not.
 func TestSecretFieldsSensitive(t *testing.T) {
 	b := newBackend()
-	sensitive := map[string]bool{"session": true, "access_token": true, "password": true}
+	sensitive := map[string]bool{"session": true, "access_token": true, "password": true, "api_key": true}
 	seen := map[string]bool{}
 	for _, s := range b.Backend.Secrets {
 		for name, f := range s.Fields {

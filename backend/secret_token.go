@@ -51,9 +51,15 @@ func (b *backend) tokenRenew(ctx context.Context, req *logical.Request, _ *frame
 		return logical.ErrorResponse("lease has no token to renew"), nil
 	}
 	ttl, maxTTL := b.ttls(ctx, req.Storage, l)
-	if exp := l.expiresAt(); !exp.IsZero() {
+	return renewWithin(req, l.expiresAt(), "the token", ttl, maxTTL), nil
+}
+
+// renewWithin answers the renewal of req's lease with ttl and maxTTL, never past exp (zero:
+// none), when what (the credential) expires upstream; refused once it is about to.
+func renewWithin(req *logical.Request, exp time.Time, what string, ttl, maxTTL time.Duration) *logical.Response {
+	if !exp.IsZero() {
 		if leaseRoom(exp, time.Now()) <= 0 {
-			return logical.ErrorResponse("the token expires upstream at %s: read creds again", exp.UTC().Format(time.RFC3339)), nil
+			return logical.ErrorResponse("%s expires upstream at %s: read creds again", what, exp.UTC().Format(time.RFC3339))
 		}
 		// Vault counts MaxTTL from the lease's issue time on renew, and caps the TTL (the
 		// increment asked for, if any) by it.
@@ -64,7 +70,7 @@ func (b *backend) tokenRenew(ctx context.Context, req *logical.Request, _ *frame
 	}
 	resp := &logical.Response{Secret: req.Secret}
 	resp.Secret.TTL, resp.Secret.MaxTTL = ttl, maxTTL
-	return resp, nil
+	return resp
 }
 
 // tokenRevoke invalidates the token, or gives up the lease's share of an API user's token.
@@ -116,7 +122,7 @@ func tokenData(l leaseInternal, tok client.Token) map[string]any {
 	return d
 }
 
-// capAtExpiry keeps a new lease's TTLs within the token's expiry, saying so when it cut them.
+// capAtExpiry keeps a new lease's TTLs within its credential's expiry, saying so when it cut them.
 func (b *backend) capAtExpiry(resp *logical.Response, exp time.Time) error {
 	if exp.IsZero() {
 		return nil
@@ -131,7 +137,7 @@ func (b *backend) capAtExpiry(resp *logical.Response, exp time.Time) error {
 	}
 	if ttl > left {
 		resp.Secret.TTL = left
-		resp.AddWarning(fmt.Sprintf("lease TTL capped at %s: the token expires upstream at %s", left, exp.UTC().Format(time.RFC3339)))
+		resp.AddWarning(fmt.Sprintf("lease TTL capped at %s: the credential expires upstream at %s", left, exp.UTC().Format(time.RFC3339)))
 	}
 	if resp.Secret.MaxTTL == 0 || resp.Secret.MaxTTL > left {
 		resp.Secret.MaxTTL = left
