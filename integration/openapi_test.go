@@ -59,10 +59,10 @@ func TestOpenAPI(t *testing.T) {
 			"api_key_set", "password_policy", "renew_probe", "rotation_period", "rotation_schedule", "rotation_window", "disable_automated_rotation", "rotation_policy",
 			"rotation_scheduler", "last_rotated", "next_rotation", "rotation_failures", "rotation_last_error"},
 		"ForticloudReadRoleResponse": {"config", "ttl", "max_ttl", "credential_type", "admin_profile", "adoms", "trusted_hosts",
-			"rpc_permit", "with_session", "username_template"},
+			"rpc_permit", "with_session", "username_template", "vdoms"},
 		"ForticloudListConfigsResponse":         {"keys"},
 		"ForticloudListRolesResponse":           {"keys"},
-		"ForticloudGenerateCredentialsResponse": {"session", "url", "access_token", "expires_at", "token_type", "username", "password"},
+		"ForticloudGenerateCredentialsResponse": {"session", "url", "access_token", "expires_at", "token_type", "username", "password", "api_key"},
 	} {
 		schema, _ := schemas[name].(map[string]any)
 		props, _ := schema["properties"].(map[string]any)
@@ -81,7 +81,7 @@ func TestOpenAPI(t *testing.T) {
 	}
 	// The credentials creds answers are secrets like the config's.
 	creds, _ := schemas["ForticloudGenerateCredentialsResponse"].(map[string]any)["properties"].(map[string]any)
-	for _, f := range []string{"session", "access_token", "password"} {
+	for _, f := range []string{"session", "access_token", "password", "api_key"} {
 		prop, _ := creds[f].(map[string]any)
 		attrs, _ := prop["x-vault-displayAttrs"].(map[string]any)
 		if s, _ := attrs["sensitive"].(bool); !s {
