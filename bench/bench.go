@@ -102,7 +102,7 @@ func (b *bench) startFakes() error {
 		return err
 	}
 	creds := demoCreds
-	creds.apiKey = b.fakeP.apiKey
+	creds.apiKey, creds.fgtKey = b.fakeP.apiKey, b.fakeP.fgtKey
 	b.up = newUpstream(b.fakeP.url, b.fakeP.hc, creds)
 	return nil
 }

@@ -28,7 +28,7 @@ func (b *bench) sequentialConnections(fazConns, lanConns int) {
 	b.res.Connections = append(b.res.Connections,
 		connRow{Host: "FAZ fake", Phase: "since start", Conns: b.fazFake.Connections()},
 		connRow{Host: "FortiLAN fake", Phase: "since start", Conns: b.lanFake.Connections()},
-		newConnRow("FAZ fake (configs faz, faz-token, faz-key)", "sequential", 4*n, fazConns),
+		newConnRow("FAZ fake (configs faz, faz-token, faz-key, fgt)", "sequential", 5*n, fazConns),
 		// lan-api's creds mostly reuse the shared token: only lan's logins surely reach the host.
 		newConnRow("FortiLAN fake (configs lan, lan-api)", "sequential", 2*n, lanConns),
 	)

@@ -28,6 +28,7 @@ type fakeProc struct {
 	proc   *e2e.Process
 	url    string
 	apiKey string // the demo admin's, for dynamic admins made straight upstream
+	fgtKey string // the demo FortiGate root api-user's, for api-users made straight upstream
 	hc     *http.Client
 }
 
@@ -47,7 +48,7 @@ func startFakeProc(root, dir string, latency time.Duration) (*fakeProc, error) {
 		return nil, err
 	}
 	p := &fakeProc{proc: proc}
-	if p.url, p.apiKey, err = waitFakeInfo(proc, info); err == nil {
+	if p.url, p.apiKey, p.fgtKey, err = waitFakeInfo(proc, info); err == nil {
 		p.hc, err = fakeClient(ca)
 	}
 	if err != nil {
@@ -57,26 +58,27 @@ func startFakeProc(root, dir string, latency time.Duration) (*fakeProc, error) {
 	return p, nil
 }
 
-// waitFakeInfo waits for the fake to write its URL and the demo admin's API key to the info
-// file.
-func waitFakeInfo(proc *e2e.Process, info string) (url, apiKey string, err error) {
+// waitFakeInfo waits for the fake to write its URL, the demo admin's API key and the demo
+// FortiGate root's key to the info file.
+func waitFakeInfo(proc *e2e.Process, info string) (url, apiKey, fgtKey string, err error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if b, err := os.ReadFile(info); err == nil {
 			var v struct {
 				URL    string `json:"url"`
 				APIKey string `json:"api_key"`
+				FGTKey string `json:"fortigate_key"`
 			}
-			if err := json.Unmarshal(b, &v); err != nil || v.URL == "" || v.APIKey == "" {
-				return "", "", errors.New("forticloud-fake wrote an info file without url or api_key")
+			if err := json.Unmarshal(b, &v); err != nil || v.URL == "" || v.APIKey == "" || v.FGTKey == "" {
+				return "", "", "", errors.New("forticloud-fake wrote an info file without url, api_key or fortigate_key")
 			}
-			return v.URL, v.APIKey, nil
+			return v.URL, v.APIKey, v.FGTKey, nil
 		}
 		if proc.Exited() {
-			return "", "", errors.New("forticloud-fake exited at start; see fake.log")
+			return "", "", "", errors.New("forticloud-fake exited at start; see fake.log")
 		}
 		if time.Now().After(deadline) {
-			return "", "", errors.New("forticloud-fake did not start within 30s")
+			return "", "", "", errors.New("forticloud-fake did not start within 30s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

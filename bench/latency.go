@@ -38,6 +38,9 @@ func (b *bench) comparisons() []comparison {
 			"upstream: FAZ add + get admin (key), login as it", "forticloud", "faz-dyn", b.up.dynAdminKey},
 		{"FAZ dynamic_admin, local_user root", "creds: FAZ dynamic_admin, local_user root",
 			"upstream: FAZ root login, add + get admin, login as it, root logout", "forticloud", "faz-dyn-user", b.up.dynAdminUser},
+		// A REST API admin of its own per lease: create and generate-key.
+		{"FortiGate api_user", "creds: FortiGate api_user", "upstream: FortiGate create api-user + generate-key",
+			"forticloud", "fgt", b.up.fgtAPIUser},
 	}
 	if b.set.bDir == "" {
 		return base

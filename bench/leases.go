@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// live counts what is alive on the plugin's fakes: sessions, admins Vault made (all but the
-// bench's root), FortiLAN tokens, IAM tokens.
+// live counts what is alive on the plugin's fakes: sessions, admins and FortiGate api-users Vault
+// made (all but the bench's roots), FortiLAN tokens, IAM tokens.
 func (b *bench) live() int {
-	return b.fazFake.LiveSessions() + len(b.fazFake.Admins()) - 1 + b.lanFake.LiveLANTokens() + b.lanFake.LiveOAuthTokens()
+	return b.fazFake.LiveSessions() + len(b.fazFake.Admins()) - 1 + fgtMade(b.fazFake) + b.lanFake.LiveLANTokens() + b.lanFake.LiveOAuthTokens()
 }
 
 // leases counts Vault's leases under <mount>/creds/ of every mount of the plugin.

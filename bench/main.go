@@ -5,7 +5,8 @@
 //
 //   - creds latency (p50, p99) for each product, beside the upstream login alone (the same call
 //     sent straight to cmd/forticloud-fake, run in a process of its own with the same latency;
-//     for a dynamic_admin role, every call its creds make: add, get and login as the admin)
+//     for a dynamic_admin role, every call its creds make: add, get and login as the admin; for a
+//     FortiGate api_user role, create and generate-key)
 //     and two floors in the same Vault: a read from the builtin KV engine and one from the KV
 //     engine run as an external plugin; the engine's overhead is creds minus the upstream
 //     login, compared with the external-KV read. The sequential samples are taken round robin,

@@ -157,6 +157,7 @@ func (b *bench) configure(ctx context.Context, mount string) error {
 		// minute would be the whole measurement.
 		"lan": {"type": "fortilan", "url": lan.URL, "auth_method": "email_user", "account_id": lanAccount,
 			"username": lanUser, "password": lanPassword, "ca_cert": lan.CACertPEM, "login_rate_limit": 0, "call_rate_limit": 0},
+		"fgt": fgtConfig(faz, mount),
 		"lan-api": {"type": "fortilan", "url": lan.URL, "auth_method": "forticloud_api_user",
 			"api_id": apiUser, "password": apiPassword, "auth_url": lan.URL, "ca_cert": lan.CACertPEM, "login_rate_limit": 0},
 	}
@@ -165,7 +166,7 @@ func (b *bench) configure(ctx context.Context, mount string) error {
 			return fmt.Errorf("%s/config/%s: %w", mount, name, err)
 		}
 	}
-	roles := map[string]map[string]any{"faz-dyn": dynRole("faz-key"), "faz-dyn-user": dynRole("faz")}
+	roles := map[string]map[string]any{"faz-dyn": dynRole("faz-key"), "faz-dyn-user": dynRole("faz"), "fgt": fgtRole("fgt")}
 	for role, cfg := range map[string]string{"faz": "faz", "faz-token": "faz-token", "lan": "lan", "lan-api": "lan-api", "faz-revoke": "faz"} {
 		roles[role] = map[string]any{"config": cfg, "ttl": "1h", "max_ttl": "2h"}
 	}

@@ -21,6 +21,7 @@ type upstream struct {
 	sessions []string
 	tokens   []string
 	admins   []string // made by dynAdmin, deleted with apiKey
+	fgtUsers []string // made by fgtAPIUser, deleted with fgtKey
 	seq      int      // numbers the admins dynAdmin makes
 }
 
@@ -28,6 +29,7 @@ type upstream struct {
 type fakeCreds struct {
 	admin, password, cloudToken, lanAccount, lanUser, lanPassword string
 	apiKey                                                        string // admin's
+	fgtKey                                                        string // the FortiGate root api-user's
 }
 
 func newUpstream(url string, hc *http.Client, c fakeCreds) *upstream {
@@ -98,10 +100,13 @@ func (u *upstream) lanLogin() error {
 // sessions end with them) it opened, 32 at a time.
 func (u *upstream) cleanup() error {
 	u.mu.Lock()
-	sessions, tokens, admins := u.sessions, u.tokens, u.admins
-	u.sessions, u.tokens, u.admins = nil, nil, nil
+	sessions, tokens, admins, fgtUsers := u.sessions, u.tokens, u.admins, u.fgtUsers
+	u.sessions, u.tokens, u.admins, u.fgtUsers = nil, nil, nil, nil
 	u.mu.Unlock()
 	var calls []func() error
+	for _, name := range fgtUsers {
+		calls = append(calls, func() error { return u.fgtDelete(name) })
+	}
 	for _, name := range admins {
 		calls = append(calls, func() error { _, err := u.rpc("delete", adminUserURL+"/"+name, nil, "", u.creds.apiKey); return err })
 	}

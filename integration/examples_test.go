@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client/fortitest"
 	"github.com/forticloud/vault-plugin-secrets-forticloud/internal/e2e"
 	"github.com/hashicorp/vault/api"
 )
@@ -158,6 +159,8 @@ func TestExampleAgentDynamicAdmin(t *testing.T) {
 // TestExampleTerraform applies examples/terraform with Terraform's Vault provider against a real
 // Vault and the fake FAZ, reads creds through what it set up, checks that a second plan finds no
 // drift, and destroys it all, which revokes the lease (the session is logged out upstream).
+// With the fake FortiGate's root key it also sets up fw1 and ci-readonly: their creds make an
+// api-user, which the destroy deletes with the mount.
 // On a Vault without plugin version pins it applies the example as its variable says to there.
 // `make integration` points TF_CLI_CONFIG_FILE at a local provider mirror
 // (scripts/get-terraform-provider-vault.sh): no provider registry is reachable here.
@@ -186,7 +189,8 @@ func TestExampleTerraform(t *testing.T) {
 	if out, err := exec.Command(tf, "fmt", "-check", "-diff", filepath.Join(root, "examples/terraform")).CombinedOutput(); err != nil {
 		t.Fatalf("terraform fmt -check: %v\n%s", err, out)
 	}
-	f := newFake(t)
+	f, fgtKey := newFortiGate(t)
+	f.AddFortiOSProfile("read_only", fortitest.FortiOSNoAccess) // the example role's accprofile
 	v := newDevServer(t, serverOpts{mount: "-"})
 	dir := t.TempDir()
 	src, err := os.ReadFile(filepath.Join(root, "examples/terraform/main.tf"))
@@ -201,7 +205,9 @@ func TestExampleTerraform(t *testing.T) {
 	env := append(os.Environ(), "VAULT_ADDR="+v.addr, "VAULT_TOKEN="+rootToken, "TF_IN_AUTOMATION=1",
 		"HOME="+dir, "TF_DATA_DIR="+filepath.Join(dir, ".terraform"))
 	vars := []string{"-input=false", "-no-color", "-var", "faz_url=" + f.URL, "-var", "faz_username=" + adminUser,
-		"-var", "faz_password=" + adminPassword, "-var", "faz_ca_cert=" + f.CACertPEM, "-var", "plugin_version=" + pluginVersion}
+		"-var", "faz_password=" + adminPassword, "-var", "faz_ca_cert=" + f.CACertPEM, "-var", "plugin_version=" + pluginVersion,
+		"-var", "fgt_url=" + f.URL, "-var", "fgt_api_key=" + fgtKey, "-var", "fgt_ca_cert=" + f.CACertPEM,
+		"-var", `fgt_trusted_hosts=["127.0.0.0/8"]`}
 	pinned := !pluginPins.missing(t)
 	if !pinned {
 		vars = append(vars, "-var", "pin_plugin_version=false")
@@ -252,6 +258,15 @@ func TestExampleTerraform(t *testing.T) {
 		t.Errorf("creds/soc: lease_duration %d, want the role's ttl 900", s.LeaseDuration)
 	}
 
+	fs := readCreds(t, v.client, "forticloud", "ci-readonly")
+	fgtUser, fgtLeased := str(t, fs, "username"), str(t, fs, "api_key")
+	if u, ok := f.FortiOSAPIUser(fgtUser); !ok || u.Profile != "read_only" || !keyWorks(t, f, fgtLeased) {
+		t.Fatalf("creds/ci-readonly: api-user %s is %+v (exists %v), or its key does not work", fgtUser, u, ok)
+	}
+	if fs.LeaseDuration != 1800 {
+		t.Errorf("creds/ci-readonly: lease_duration %d, want the role's ttl 1800", fs.LeaseDuration)
+	}
+
 	// A second plan must find nothing to change: what the example writes is what Vault reads back.
 	if out, err := run(append([]string{"plan", "-detailed-exitcode"}, vars...)...); err != nil {
 		t.Fatalf("terraform plan after apply: %v (exit code 2 means drift)\n%s", err, out)
@@ -299,6 +314,9 @@ func TestExampleTerraform(t *testing.T) {
 	}
 	if f.SessionAlive(session) {
 		t.Fatal("after destroy, the session is still live upstream")
+	}
+	if _, ok := f.FortiOSAPIUser(fgtUser); ok {
+		t.Fatal("after destroy, the FortiGate api-user is still there")
 	}
 	if !pinned {
 		return

@@ -77,6 +77,13 @@ v write forticloud/roles/demo-dynamic-app config=faz-key credential_type=dynamic
   ttl=15m max_ttl=8h >/dev/null
 v write forticloud/roles/fmg config=fmg ttl=15m max_ttl=8h >/dev/null
 v write forticloud/roles/netops config=lan ttl=30m >/dev/null
+# A FortiGate: the root api-user's key (the fake makes a new one each start), and a REST API
+# admin of its own per lease, trusted from loopback only, where Vault and the fake run.
+fgt_key=$(sed -n 's/.*"fortigate_key":"\([^"]*\)".*/\1/p' "$dev/fake.json")
+v write forticloud/config/fgt type=fortigate url="$fake_url" api_key="$fgt_key" username=vault-root \
+  ca_cert="$ca" >/dev/null
+v write forticloud/roles/fgt-ci config=fgt admin_profile=demo_read_only vdoms=root \
+  trusted_hosts=127.0.0.0/8,::1/128 ttl=30m max_ttl=4h >/dev/null
 
 cat <<TXT
 
@@ -91,6 +98,8 @@ In another shell:
   vault read forticloud/creds/demo-dynamic-app   # one made with an API key root: username, password
   vault read forticloud/creds/faz-cloud     # a FortiAnalyzer session from a FortiCloud token
   vault read forticloud/creds/fmg           # a FortiManager session through a FortiCloud API user
+  vault read forticloud/creds/fgt-ci        # a FortiGate REST API admin and its key, made for this lease
+  vault write -f forticloud/rotate-root/fgt # the FortiGate root key regenerated: only Vault knows it
   vault read forticloud/creds/netops        # a FortiLAN Cloud access token
   vault lease revoke -prefix forticloud/creds/   # logs every session out, deletes every admin made, invalidates every token
   vault list forticloud/config ; vault read forticloud/config/faz

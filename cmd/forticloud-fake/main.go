@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -42,12 +43,21 @@ const DemoRestrictedAdmin = "demo-restricted-admin"
 // DemoADOM is an ADOM besides root that dynamic admins may be given.
 const DemoADOM = "soc"
 
+// The fake FortiGate's demo: the root api-user whose key a fortigate config holds (profile
+// super_admin, VDOM root, trusting loopback), and the profile of the api-users Vault makes.
+const (
+	DemoFortiGateRoot    = "vault-root"
+	DemoFortiGateProfile = "demo_read_only"
+)
+
 type info struct {
 	URL    string `json:"url"`
 	CAFile string `json:"ca_file"`
 	PID    int    `json:"pid"`
 	// APIKey is DemoAdmin's API key, for an api_key config; a new one each start.
 	APIKey string `json:"api_key"`
+	// FortiGateKey is DemoFortiGateRoot's key, for a fortigate config; a new one each start.
+	FortiGateKey string `json:"fortigate_key"`
 }
 
 // config is what the flags ask for.
@@ -143,6 +153,7 @@ func seed(s *fortitest.Server, c config) {
 	s.AddAPIUser(DemoAPIID, DemoAPIPassword)
 	s.AddADOM(DemoADOM)
 	s.SetADOMFirmware(c.adomFirmware)
+	s.AddFortiOSProfile(DemoFortiGateProfile, fortitest.FortiOSNoAccess)
 	s.SetLatency(c.latency)
 	s.SetSessionIdle(c.idle)
 	s.SetAuthRateLimit(c.authRate)
@@ -151,12 +162,15 @@ func seed(s *fortitest.Server, c config) {
 }
 
 // announce writes the CA certificate to c.caOut and, when c.infoOut is set, {url, ca_file, pid,
-// api_key} there, whole or not at all (a reader polls for it); it returns the latter.
+// api_key, fortigate_key} there, whole or not at all (a reader polls for it); it returns the latter.
 func announce(s *fortitest.Server, c config) ([]byte, error) {
 	if err := os.WriteFile(c.caOut, []byte(s.CACertPEM), 0o644); err != nil {
 		return nil, err
 	}
-	out, _ := json.Marshal(info{URL: s.URL, CAFile: c.caOut, PID: os.Getpid(), APIKey: s.AddAPIKey(DemoAdmin)})
+	root := fortitest.FortiOSAPIUser{Name: DemoFortiGateRoot, Profile: fortitest.FortiOSSuperAdmin,
+		VDOMs: []string{fortitest.FortiOSRootVDOM}, TrustHosts: loopback}
+	out, _ := json.Marshal(info{URL: s.URL, CAFile: c.caOut, PID: os.Getpid(), APIKey: s.AddAPIKey(DemoAdmin),
+		FortiGateKey: s.AddFortiOSAPIUser(root)})
 	if c.infoOut == "" {
 		return out, nil
 	}
@@ -177,11 +191,14 @@ func report(s *fortitest.Server) {
 		case <-sig:
 			return
 		case <-tick.C:
-			fmt.Fprintf(os.Stderr, "forticloud-fake: live sessions %d, admins %d, FortiLAN tokens %d, OAuth tokens %d\n",
-				s.LiveSessions(), len(s.Admins()), s.LiveLANTokens(), s.LiveOAuthTokens())
+			fmt.Fprintf(os.Stderr, "forticloud-fake: live sessions %d, admins %d, FortiLAN tokens %d, OAuth tokens %d, FortiGate api-users %d\n",
+				s.LiveSessions(), len(s.Admins()), s.LiveLANTokens(), s.LiveOAuthTokens(), len(s.FortiOSAPIUsers()))
 		}
 	}
 }
+
+// loopback is where the demo FortiGate root may connect from: Vault runs beside the fake.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "forticloud-fake:", err)

@@ -74,6 +74,10 @@ func TestSeedAndAnnounce(t *testing.T) {
 	if code := bearerCall(t, s, got.APIKey, add); code != fortitest.CodeOK {
 		t.Errorf("an add with the demo key answered %d", code)
 	}
+	// The FortiGate root key may make api-users of the demo profile.
+	if code := fosCreate(t, s, got.FortiGateKey, `{"name":"d1","accprofile":"`+DemoFortiGateProfile+`","vdom":[{"name":"root"}]}`); code != http.StatusOK {
+		t.Errorf("an api-user create with the FortiGate key answered %d", code)
+	}
 	if b, err := os.ReadFile(c.infoOut); err != nil || string(b) != string(out) {
 		t.Errorf("info file %q (%v), want %s", b, err, out)
 	}
@@ -125,6 +129,22 @@ func bearerCall(t *testing.T, s *fortitest.Server, key, body string) int {
 		t.Fatalf("HTTP %d: %v", resp.StatusCode, err)
 	}
 	return a.Result[0].Status.Code
+}
+
+// fosCreate posts an api-user create with key as Bearer and returns the HTTP status.
+func fosCreate(t *testing.T, s *fortitest.Server, key, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/api/v2/cmdb/system/api-user", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func TestAnnounceWithoutInfo(t *testing.T) {

@@ -99,3 +99,61 @@ resource "vault_generic_endpoint" "soc" {
   })
   depends_on = [vault_generic_endpoint.faz]
 }
+
+# A FortiGate, when fgt_api_key is given: the key of a REST API admin (fgt_username) whose
+# accprofile may manage administrators (docs/guide.md, FortiGate). Each lease of the role is a
+# REST API admin of its own, read-only and usable from the CI network only.
+variable "fgt_url" {
+  type    = string
+  default = "https://fw1.example.com:8443"
+}
+variable "fgt_username" {
+  type    = string
+  default = "vault-root"
+}
+variable "fgt_api_key" {
+  type      = string
+  sensitive = true
+  default   = ""
+}
+variable "fgt_ca_cert" {
+  type    = string
+  default = ""
+}
+variable "fgt_trusted_hosts" {
+  type    = list(string)
+  default = ["10.30.0.0/16"]
+}
+
+resource "vault_generic_endpoint" "fw1" {
+  count                = var.fgt_api_key == "" ? 0 : 1
+  path                 = "${vault_mount.forticloud.path}/config/fw1"
+  ignore_absent_fields = true
+  disable_read         = true # the read never returns the key: don't diff against it
+  # The engine refuses to delete a config while api-users it made live (revoking them needs its
+  # key). A destroy removes the mount, which revokes every lease, and the config with it; to
+  # drop only this config, `vault lease revoke -prefix forticloud/creds/ci-readonly` first.
+  disable_delete = true
+  data_json = jsonencode({
+    type     = "fortigate"
+    url      = var.fgt_url
+    username = var.fgt_username
+    api_key  = var.fgt_api_key
+    ca_cert  = var.fgt_ca_cert
+  })
+}
+
+resource "vault_generic_endpoint" "ci_readonly" {
+  count                = var.fgt_api_key == "" ? 0 : 1
+  path                 = "${vault_mount.forticloud.path}/roles/ci-readonly"
+  ignore_absent_fields = true
+  data_json = jsonencode({
+    config        = "fw1"
+    admin_profile = "read_only"
+    vdoms         = ["root"]
+    trusted_hosts = var.fgt_trusted_hosts
+    ttl           = 1800  # 30m
+    max_ttl       = 14400 # 4h
+  })
+  depends_on = [vault_generic_endpoint.fw1]
+}
