@@ -117,7 +117,7 @@ func (b *backend) adminsKeep(ctx context.Context, s logical.Storage, mount, name
 	if len(names) > 5 {
 		names = append(names[:5], fmt.Sprintf("and %d more", len(names)-5))
 	}
-	msg := fmt.Sprintf("config %q has %d admins that the engine created upstream and has not deleted yet (%s): "+
+	msg := fmt.Sprintf("config %q has %d admin(s) or api-user(s) that the engine created upstream and has not deleted yet (%s): "+
 		"their leases need this config's root to delete them, so it cannot %s until they are revoked: %s",
 		name, len(live), strings.Join(names, ", "), what, strings.Join(roles, "; "))
 	if checkErr != nil {
