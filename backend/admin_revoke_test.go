@@ -99,7 +99,7 @@ func TestConfigDeleteForgetsGoneAdmins(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = conn.Admins.EndRootAuth(context.Background(), auth)
-	msg := e.fails(logical.DeleteOperation, "config/c", nil, kept.data["username"].(string), "has 1 admins")
+	msg := e.fails(logical.DeleteOperation, "config/c", nil, kept.data["username"].(string), "has 1 admin(s) or api-user(s)")
 	if strings.Contains(msg, gone.data["username"].(string)) {
 		t.Fatalf("the delete still counts an admin gone upstream: %s", msg)
 	}
