@@ -2,13 +2,11 @@ package integration_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client/fortitest"
 	"github.com/hashicorp/vault/api"
 )
@@ -19,21 +17,7 @@ const setAdminPath = "jsonrpc:/cli/global/system/admin/user/" + adminUser
 // takes reports whether f lets the tests' admin log in with password (logged out again).
 func takes(t *testing.T, f *fortitest.Server, password string) bool {
 	t.Helper()
-	conn, err := client.New(client.Settings{Type: "fortianalyzer", URL: f.URL, TLS: client.TLSConfig{CACert: f.CACertPEM}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rpc := client.NewJSONRPC("fortianalyzer", f.URL, conn.Transport)
-	sid, err := rpc.LoginUser(context.Background(), adminUser, password)
-	if errors.Is(err, client.ErrRefused) {
-		return false
-	}
-	if err != nil {
-		t.Fatalf("login: %v", err)
-	}
-	_ = rpc.Logout(context.Background(), sid)
-	return true
+	return loginAs(t, f, adminUser, password)
 }
 
 // rotateAndCheck rotates config name, checks the answer shows no secret and a last_rotated,
