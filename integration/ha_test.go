@@ -128,20 +128,28 @@ func startHACluster(t *testing.T) *haCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := &haCluster{dir: t.TempDir()}
+	cl := &haCluster{}
 	script := filepath.Join(root, "scripts", "ha-cluster.sh")
-	outPath := filepath.Join(cl.dir, "ha-cluster.out")
-	var portList []string
-	for range 3 {
-		portList = append(portList, strconv.Itoa(freePort(t)))
+	var outPath string
+	var env []string
+	// attempt picks a directory and ports for a start: a port found free may be taken by
+	// another process before a node binds it, and then `up` is tried anew.
+	attempt := func() {
+		cl.dir = t.TempDir()
+		outPath = filepath.Join(cl.dir, "ha-cluster.out")
+		var portList []string
+		for range 3 {
+			portList = append(portList, strconv.Itoa(freePort(t)))
+		}
+		env = append(e2e.ChildEnv(cl.dir),
+			"VAULT_BIN="+vaultBin,
+			"PLUGIN_BIN="+filepath.Join(pluginDir, pluginName),
+			"PLUGIN_VERSION="+pluginVersion,
+			"HA_PORTS="+strings.Join(portList, " "),
+			"HA_LOG_LEVEL=debug",
+			fmt.Sprintf("HA_WATCH_PID=%d", os.Getpid()))
 	}
-	env := append(e2e.ChildEnv(cl.dir),
-		"VAULT_BIN="+vaultBin,
-		"PLUGIN_BIN="+filepath.Join(pluginDir, pluginName),
-		"PLUGIN_VERSION="+pluginVersion,
-		"HA_PORTS="+strings.Join(portList, " "),
-		"HA_LOG_LEVEL=debug",
-		fmt.Sprintf("HA_WATCH_PID=%d", os.Getpid()))
+	attempt()
 	run := func(timeout time.Duration, args ...string) error {
 		out, err := os.OpenFile(outPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
@@ -178,8 +186,17 @@ func startHACluster(t *testing.T) *haCluster {
 		}
 	})
 	began := time.Now()
-	if err := run(3*time.Minute, "up", cl.dir); err != nil {
-		t.Fatalf("ha-cluster.sh up: %v", err)
+	for try := 1; ; try++ {
+		err := run(3*time.Minute, "up", cl.dir)
+		if err == nil {
+			break
+		}
+		out, _ := os.ReadFile(outPath)
+		if try == 3 || !strings.Contains(string(out), "address already in use") {
+			t.Fatalf("ha-cluster.sh up: %v", err)
+		}
+		t.Logf("ha-cluster.sh up: a port was taken before a node bound it; again with others")
+		attempt()
 	}
 	cl.upTook = time.Since(began)
 
