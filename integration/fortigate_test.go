@@ -488,26 +488,7 @@ func TestFortiGateHA(t *testing.T) {
 		t.Fatalf("%d api-users upstream, want 3", n)
 	}
 
-	if err := syscall.Kill(-active.pid, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill %s: %v", active.name, err)
-	}
-	waitFor(t, 20*time.Second, active.name+" to be gone", func() bool { return !groupAlive(active.pid) })
-	var next, other *haNode
-	waitFor(t, 60*time.Second, "a new active node", func() bool {
-		next, other = nil, nil
-		for _, n := range standbys {
-			h := cl.health(n)
-			switch {
-			case h == nil || h.Sealed:
-				return false
-			case !h.Standby:
-				next = n
-			default:
-				other = n
-			}
-		}
-		return next != nil && other != nil
-	})
+	next, other := cl.failover(t, active, standbys)
 	waitFor(t, 60*time.Second, next.name+" to answer for the leases", func() bool {
 		_, err := next.client.Sys().LookupWithContext(context.Background(), ss[0].LeaseID)
 		return err == nil

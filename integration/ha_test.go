@@ -42,27 +42,8 @@ func TestHACluster(t *testing.T) {
 	}
 
 	// The active node dies, its plugin with it.
-	if err := syscall.Kill(-active.pid, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill %s: %v", active.name, err)
-	}
-	waitFor(t, 20*time.Second, active.name+" to be gone", func() bool { return !groupAlive(active.pid) })
 	killed := time.Now()
-	var next, other *haNode
-	waitFor(t, 60*time.Second, "a new active node", func() bool {
-		next, other = nil, nil
-		for _, n := range standbys {
-			h := cl.health(n)
-			switch {
-			case h == nil || h.Sealed:
-				return false
-			case !h.Standby:
-				next = n
-			default:
-				other = n
-			}
-		}
-		return next != nil && other != nil
-	})
+	next, other := cl.failover(t, active, standbys)
 	// It answers for the mount once its expiration manager and the plugin are up.
 	waitFor(t, 60*time.Second, next.name+" to answer for the leases", func() bool {
 		_, err := next.client.Sys().LookupWithContext(context.Background(), ls[0].secret.LeaseID)
@@ -254,6 +235,32 @@ func (cl *haCluster) health(n *haNode) *api.HealthResponse {
 		return nil
 	}
 	return h
+}
+
+// failover kills the active node (SIGKILL, its plugin with it) and waits until one of the
+// standbys leads: it returns that one, and the other.
+func (cl *haCluster) failover(t *testing.T, active *haNode, standbys []*haNode) (next, other *haNode) {
+	t.Helper()
+	if err := syscall.Kill(-active.pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill %s: %v", active.name, err)
+	}
+	waitFor(t, 20*time.Second, active.name+" to be gone", func() bool { return !groupAlive(active.pid) })
+	waitFor(t, 60*time.Second, "a new active node", func() bool {
+		next, other = nil, nil
+		for _, n := range standbys {
+			h := cl.health(n)
+			switch {
+			case h == nil || h.Sealed:
+				return false
+			case !h.Standby:
+				next = n
+			default:
+				other = n
+			}
+		}
+		return next != nil && other != nil
+	})
+	return next, other
 }
 
 // groupAlive reports whether a process of the group still runs (zombies, which an init that

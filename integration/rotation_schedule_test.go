@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -119,21 +118,8 @@ func TestHARotation(t *testing.T) {
 	}
 	revoke(t, standbys[1].client, readCreds(t, standbys[1].client, "forticloud", "faz").LeaseID)
 
-	if err := syscall.Kill(-active.pid, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill %s: %v", active.name, err)
-	}
-	waitFor(t, 20*time.Second, active.name+" to be gone", func() bool { return !groupAlive(active.pid) })
+	next, _ := cl.failover(t, active, standbys)
 	before := done(active)
-	var next *haNode
-	waitFor(t, 60*time.Second, "a new active node", func() bool {
-		for _, n := range standbys {
-			if h := cl.health(n); h != nil && !h.Sealed && !h.Standby {
-				next = n
-				return true
-			}
-		}
-		return false
-	})
 	waitFor(t, 150*time.Second, "a scheduled rotation on the new active node "+next.name, func() bool { return done(next) > 0 })
 	total := before
 	for _, n := range standbys {
