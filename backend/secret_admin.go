@@ -241,13 +241,19 @@ func (b *backend) endAdmin(ctx context.Context, s logical.Storage, l leaseIntern
 // adminConfig is the config that manages l's admin: its own, which config writes keep at the
 // admin's URL while it is in the index.
 func (b *backend) adminConfig(ctx context.Context, s logical.Storage, l leaseInternal) (*cachedConfig, error) {
+	return b.managingConfig(ctx, s, l, "admin", managesAdmins)
+}
+
+// managingConfig is the config that manages l's admin or api-user (what, for the message),
+// while it still does (manages answers nil).
+func (b *backend) managingConfig(ctx context.Context, s logical.Storage, l leaseInternal, what string, manages func(*configEntry) error) (*cachedConfig, error) {
 	c, err := b.config(ctx, s, l.Config)
 	if err != nil {
 		return nil, err
 	}
-	if c == nil || c.entry.Type != l.Type || c.entry.URL != l.URL || managesAdmins(c.entry) != nil {
-		return nil, fmt.Errorf("config %q is gone or no longer manages the admins of %s, where admin %q lives: "+
-			"delete that admin there by hand", l.Config, l.URL, l.Admin)
+	if c == nil || c.entry.Type != l.Type || c.entry.URL != l.URL || manages(c.entry) != nil {
+		return nil, fmt.Errorf("config %q is gone or no longer manages the %ss of %s, where %s %q lives: "+
+			"delete that %s there by hand", l.Config, what, l.URL, what, l.Admin, what)
 	}
 	return c, nil
 }

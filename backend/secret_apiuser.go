@@ -167,15 +167,7 @@ func (b *backend) endAPIUser(ctx context.Context, s logical.Storage, l leaseInte
 // apiUserConfig is the config that manages l's api-user: its own, which config writes keep at
 // the api-user's URL while it is in the index.
 func (b *backend) apiUserConfig(ctx context.Context, s logical.Storage, l leaseInternal) (*cachedConfig, error) {
-	c, err := b.config(ctx, s, l.Config)
-	if err != nil {
-		return nil, err
-	}
-	if c == nil || c.entry.Type != l.Type || c.entry.URL != l.URL || fitsAPIUser(c.entry) != nil {
-		return nil, fmt.Errorf("config %q is gone or no longer manages the api-users of %s, where api-user %q lives: "+
-			"delete that api-user there by hand", l.Config, l.URL, l.Admin)
-	}
-	return c, nil
+	return b.managingConfig(ctx, s, l, "api-user", fitsAPIUser)
 }
 
 // apiUserRenew extends the lease while its api-user exists upstream, within max_ttl and never
