@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -99,12 +100,19 @@ type haCluster struct {
 	upTook time.Duration // ha-cluster.sh up
 }
 
+// haOne lets one HA cluster run at a time across the package's parallel tests.
+var haOne sync.Mutex
+
 // startHACluster runs `scripts/ha-cluster.sh up` on free loopback ports with the e2e plugin
 // binary, and `down` when the test ends. If the test process dies first, the script's
 // watchdog (HA_WATCH_PID) stops the nodes.
 func startHACluster(t *testing.T) *haCluster {
 	t.Helper()
 	requireVault(t)
+	// One cluster at a time: three raft nodes each, started side by side on two cores, miss
+	// the script's join deadline.
+	haOne.Lock()
+	t.Cleanup(haOne.Unlock)
 	root, err := e2e.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
