@@ -73,10 +73,16 @@ type Client struct {
 	APIUsers  APIUserIssuer // set for FamilyAPIUser
 
 	oauthT *Transport // IAM's own, when url's TLS settings must not apply to auth_url
+	roots  *rootPool  // the root sessions Admins keeps (FamilySession)
 }
 
-// Close drops the client's idle connections.
+// Close logs out the root sessions the client keeps (a round trip each; a failed one leaves
+// its session to idle out upstream) and drops its idle connections. A root session lent out
+// now is logged out when given back.
 func (c *Client) Close() {
+	if c.roots != nil {
+		c.roots.close()
+	}
 	c.Transport.Close()
 	if c.oauthT != nil {
 		c.oauthT.Close()
@@ -113,7 +119,9 @@ func New(s Settings) (*Client, error) {
 		c.APIUsers = observeAPIUsers(p.Type, s.Observer, c.APIUsers)
 	}
 	if c.Sessions != nil {
-		c.Admins = &adminTable{JSONRPC: NewJSONRPC(p.Type, s.URL, t), method: s.AuthMethod, apiKey: s.APIKey, sessions: c.Sessions}
+		c.roots = &rootPool{idle: orDefault(s.RootSessionIdle, DefaultRootSessionIdle), logout: c.Sessions.Logout}
+		c.Admins = &adminTable{JSONRPC: NewJSONRPC(p.Type, s.URL, t), method: s.AuthMethod, apiKey: s.APIKey,
+			sessions: c.Sessions, roots: c.roots}
 		if s.Observer != nil {
 			c.Admins = observedAdmins{AdminTable: c.Admins, product: p.Type, obs: s.Observer}
 		}
@@ -156,9 +164,10 @@ func observe(product string, obs Observer, si SessionIssuer, ti TokenIssuer) (Se
 	return si, ti
 }
 
-// orDefault is v, or def when v is empty.
-func orDefault(v, def string) string {
-	if v == "" {
+// orDefault is v, or def when v is the zero value.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
 		return def
 	}
 	return v
@@ -230,13 +239,16 @@ func (i *sessionIssuer) LearnProbe(ctx context.Context, session string) (Probe, 
 	return i.rpc.LearnProbe(ctx, session)
 }
 
-// adminTable is the AdminTable of a config: its JSON-RPC client and how its root authenticates.
+// adminTable is the AdminTable of a config: its JSON-RPC client, how its root authenticates
+// and, for a local_user root, the sessions it keeps between callers.
 type adminTable struct {
 	*JSONRPC
 	method, apiKey string
 	sessions       SessionIssuer
+	roots          *rootPool
 }
 
+// RootAuth lends a kept root session when there is one (a local_user root); else it logs in.
 func (t *adminTable) RootAuth(ctx context.Context) (Auth, error) {
 	switch t.method {
 	case AuthAPIKey:
@@ -245,14 +257,25 @@ func (t *adminTable) RootAuth(ctx context.Context) (Auth, error) {
 		}
 		return Auth{APIKey: t.apiKey}, nil
 	case AuthLocalUser:
+		if rs := t.roots.take(); rs != nil {
+			return Auth{Session: rs.sid, root: rs}, nil
+		}
 		sid, err := t.sessions.Login(ctx)
-		return Auth{Session: sid}, err
+		if sid == "" {
+			return Auth{}, err
+		}
+		return Auth{Session: sid, root: &rootSession{sid: sid}}, err
 	}
 	return Auth{}, &Error{Op: t.product + ": root auth", Kind: ErrRefused,
 		Message: fmt.Sprintf("auth_method %s cannot manage admins: use %s or %s", t.method, AuthLocalUser, AuthAPIKey)}
 }
 
+// EndRootAuth gives a lent root session back to be kept; it logs out any other session.
 func (t *adminTable) EndRootAuth(ctx context.Context, auth Auth) error {
+	if auth.root != nil {
+		t.roots.put(auth.root)
+		return nil
+	}
 	if auth.Session == "" {
 		return nil
 	}
@@ -260,6 +283,26 @@ func (t *adminTable) EndRootAuth(ctx context.Context, auth Auth) error {
 		return err
 	}
 	return nil
+}
+
+func (t *adminTable) AddAdmin(ctx context.Context, auth Auth, a Admin) error {
+	return t.inRoot(ctx, auth, func(auth Auth) error { return t.JSONRPC.AddAdmin(ctx, auth, a) })
+}
+
+func (t *adminTable) GetAdmin(ctx context.Context, auth Auth, name string) (a *Admin, err error) {
+	err = t.inRoot(ctx, auth, func(auth Auth) error {
+		a, err = t.JSONRPC.GetAdmin(ctx, auth, name)
+		return err
+	})
+	return a, err
+}
+
+func (t *adminTable) DeleteAdmin(ctx context.Context, auth Auth, name string) error {
+	return t.inRoot(ctx, auth, func(auth Auth) error { return t.JSONRPC.DeleteAdmin(ctx, auth, name) })
+}
+
+func (t *adminTable) CheckAdminAccess(ctx context.Context, auth Auth) error {
+	return t.inRoot(ctx, auth, func(auth Auth) error { return t.JSONRPC.CheckAdminAccess(ctx, auth) })
 }
 
 type lanIssuer struct {

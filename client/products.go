@@ -122,6 +122,9 @@ type Settings struct {
 	CallLimiter *LoginLimiter
 	// Observer hears of every operation; nil for none.
 	Observer Observer
+	// RootSessionIdle is how long a local_user root's session is kept unused between admin
+	// calls; 0 for DefaultRootSessionIdle.
+	RootSessionIdle time.Duration
 }
 
 // SharesToken reports whether the leased credential is an API user's OAuth token itself, of

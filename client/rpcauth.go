@@ -12,6 +12,10 @@ import (
 type Auth struct {
 	Session string
 	APIKey  string
+
+	// root is the root session AdminTable.RootAuth lent out (local_user), which the admin
+	// calls use, and log in again when it has ended (rootpool.go); nil for any other Auth.
+	root *rootSession
 }
 
 // String names the kind of auth, so that a %v in a log line cannot print the secret.
