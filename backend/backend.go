@@ -44,6 +44,8 @@ type backend struct {
 	// never put a config or role back in the cache after a write dropped it.
 	mu      sync.RWMutex
 	configs map[string]*cachedConfig
+	// closing counts the clients of dropped configs still logging out their root sessions.
+	closing background
 	roles   map[string]*roleEntry
 
 	// writeLocks serialise writes to one config or role, so that checks and the write agree
@@ -139,16 +141,28 @@ func (b *backend) invalidate(_ context.Context, key string) {
 	}
 }
 
-// clean stops the rotation scheduler and closes every cached client when the mount goes away.
+// clean stops the rotation scheduler and closes every cached client when the mount goes away,
+// and with them the root sessions they keep.
 func (b *backend) clean(context.Context) {
 	b.sched.stop() // before b.mu: a rotation it waits for may store a config
+	b.closeConfigs()
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	for name, c := range b.configs {
-		c.close()
-		delete(b.configs, name)
-	}
 	clear(b.roles)
+	b.mu.Unlock()
+}
+
+// closeConfigs drops every cached config and closes its client, logging out the root sessions
+// it keeps (a round trip each, outside b.mu); it returns when they are out, and those of
+// configs dropped before.
+func (b *backend) closeConfigs() {
+	b.mu.Lock()
+	configs := b.configs
+	b.configs = make(map[string]*cachedConfig)
+	b.mu.Unlock()
+	for _, c := range configs {
+		c.close()
+	}
+	b.closing.Wait()
 }
 
 // operation is a path operation: mutating ones are forwarded from performance standbys and

@@ -66,6 +66,7 @@ func (c *configEntry) settings() client.Settings {
 	s := c.endpoint().settings()
 	s.Token, s.APIID, s.Username, s.Password, s.AccountID = c.Token, c.APIID, c.Username, c.Password, c.AccountID
 	s.APIKey = c.APIKey
+	s.RootSessionIdle = rootIdle()
 	return s
 }
 
@@ -197,9 +198,11 @@ func (b *backend) dropConfig(name string) {
 	b.dropConfigLocked(name)
 }
 
+// dropConfigLocked drops config name's cached client, closed in the background: its kept root
+// sessions are logged out, which must not hold b.mu for a round trip.
 func (b *backend) dropConfigLocked(name string) {
 	if c := b.configs[name]; c != nil {
-		c.close()
+		b.closing.Go(c.close)
 		delete(b.configs, name)
 	}
 }

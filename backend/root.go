@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
 	"github.com/hashicorp/vault/sdk/logical"
@@ -14,8 +15,21 @@ import (
 // human users share: a revoke of 50 leases at once must not fill it.
 const rootSessionsPerConfig = 4
 
+// rootSessionIdle is how long a local_user root's session is kept between admin calls
+// (client.Settings.RootSessionIdle): client.DefaultRootSessionIdle unless the e2e build sets
+// "-X github.com/forticloud/vault-plugin-secrets-forticloud/backend.rootSessionIdle=1s", so
+// that its tests can wait for the sessions to end.
+var rootSessionIdle = ""
+
+// rootIdle is rootSessionIdle parsed; 0 (the client's default) when unset or not a duration.
+func rootIdle() time.Duration {
+	d, _ := time.ParseDuration(rootSessionIdle)
+	return max(d, 0)
+}
+
 // withRoot runs fn as config name's root (c, as cached): with its API key, or in a root session
-// of its own (client.AdminTable.RootAuth), logged out after. A root login refused may be a
+// lent by c's client (client.AdminTable.RootAuth) and given back after, which keeps it for the
+// next caller while it is idle for less than rootSessionIdle. A root login refused may be a
 // rotation the plugin did not live to finish, which left the old password stored: it is settled,
 // and fn runs with the config it leaves. Callers hold credsDuringRotation(name).
 func (b *backend) withRoot(ctx context.Context, s logical.Storage, name string, c *cachedConfig, fn func(*cachedConfig, client.Auth) error) error {
@@ -33,7 +47,7 @@ func (b *backend) withRoot(ctx context.Context, s logical.Storage, name string, 
 }
 
 // rootAuth authenticates as config name's root, c, within rootSessionsPerConfig, and returns
-// how to end it.
+// how to end it (which gives a root session back to c's client).
 func (b *backend) rootAuth(ctx context.Context, name string, c *cachedConfig) (client.Auth, func(), error) {
 	release := func() {}
 	if c.entry.AuthMethod == client.AuthLocalUser {

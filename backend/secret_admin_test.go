@@ -61,8 +61,14 @@ func (e *env) recorded(config string) []string {
 }
 
 // nothingLeft checks that no admin the engine made, no session and no record is left.
+// The root sessions the config's client keeps (at most rootSessionsPerConfig) are logged out
+// when it closes, as at a config change or the mount's cleanup.
 func (e *env) nothingLeft(config string) {
 	e.t.Helper()
+	if n := e.fake.LiveSessions(); n > rootSessionsPerConfig {
+		e.t.Fatalf("%d sessions live, more than the %d root sessions a config keeps", n, rootSessionsPerConfig)
+	}
+	e.b.closeConfigs()
 	if m, n, r := e.made(), e.fake.LiveSessions(), e.recorded(config); len(m) != 0 || n != 0 || len(r) != 0 {
 		e.t.Fatalf("left behind: admins %v, %d sessions, records %v", m, n, r)
 	}

@@ -1,0 +1,51 @@
+package backend
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// A local_user root's session is kept between the creds and revokes of its config, one root
+// login for all of them, and logged out when the config changes (a write, a rotation) or the
+// mount is cleaned up; the next creds log in with the config as it is then.
+func TestRootSessionKeptBetweenCreds(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(e *env)
+		after  bool // creds are read after the change
+	}{
+		{"config rewritten", func(e *env) { e.ok(logical.UpdateOperation, "config/c", e.fazLocal()) }, true},
+		{"root rotated", func(e *env) { e.ok(logical.UpdateOperation, "rotate-root/c", nil) }, true},
+		{"mount cleaned up", func(e *env) { e.b.Cleanup(context.Background()) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := dynamicEnv(t, (*env).fazLocal, "with_session", false) // every login is the root's
+			logins := func() int { return e.fake.Handled("jsonrpc:/sys/login/user") }
+			before := logins()
+			for range 3 {
+				if err := e.revoke(e.creds("r")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n, live := logins()-before, e.fake.LiveSessionsOf(adminUser); n != 1 || live != 1 {
+				t.Fatalf("3 creds and revokes: %d root logins, %d root sessions live; want 1 and 1, kept", n, live)
+			}
+			tc.change(e)
+			e.b.closing.Wait()
+			if live := e.fake.LiveSessionsOf(adminUser); live != 0 {
+				t.Fatalf("after the change, %d root sessions live; want the kept one logged out", live)
+			}
+			if tc.after {
+				if err := e.revoke(e.creds("r")); err != nil {
+					t.Fatal(err)
+				}
+				if live := e.fake.LiveSessionsOf(adminUser); live != 1 {
+					t.Errorf("creds after the change: %d root sessions live, want 1, kept", live)
+				}
+			}
+			e.nothingLeft("c")
+		})
+	}
+}
