@@ -53,7 +53,7 @@ func TestDynamicAdminFaults(t *testing.T) {
 				// Where the fault's path holds the delete too, only the WAL entry covers the admin;
 				// elsewhere it was deleted at once, or never made.
 				covered := st.path == adminTable || st.path == oneAdmin
-				if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != map[bool]int{false: 0, true: 1}[covered] {
+				if ids, _ := e.adminWAL(); len(ids) != map[bool]int{false: 0, true: 1}[covered] {
 					t.Fatalf("%d WAL entries left, want one only where the delete met the fault too (%v)", len(ids), covered)
 				}
 				if !covered && len(e.made()) != 0 {
@@ -102,7 +102,7 @@ func TestDynamicAdminStorageFaults(t *testing.T) {
 			fs.failPut.Store("")
 			fs.failDelete.Store("")
 			e.fake.ClearFaults()
-			if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != tc.wal {
+			if ids, _ := e.adminWAL(); len(ids) != tc.wal {
 				t.Fatalf("%d WAL entries left, want %d", len(ids), tc.wal)
 			}
 			rollback(t, e)
@@ -142,7 +142,7 @@ func TestDynamicAdminCallerLeavesMidAdd(t *testing.T) {
 			if e.fake.Handled(adminTable) != 1 {
 				t.Fatal("the add was not made: the test shows nothing")
 			}
-			wals, _ := framework.ListWAL(context.Background(), e.s)
+			wals, _ := e.adminWAL()
 			if tc.undoFails {
 				if len(wals) != 1 || len(e.made()) != 1 {
 					t.Fatalf("%d WAL entries for %v, want 1 for the admin nobody could delete", len(wals), e.made())
@@ -217,7 +217,7 @@ func TestDynamicAdminUndoneAtOnce(t *testing.T) {
 			if e.fake.Handled(adminTable) == 0 && tc.f.Kind == fortitest.FaultActThen5xx {
 				t.Fatal("the add was not made: the test shows nothing")
 			}
-			if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) != 0 {
+			if ids, _ := e.adminWAL(); len(ids) != 0 {
 				t.Fatalf("%d WAL entries left: the admin was not deleted at once", len(ids))
 			}
 			e.nothingLeft("c")

@@ -70,7 +70,7 @@ func TestUndoAfterWALDeleteCommittedThenFailed(t *testing.T) {
 				t.Fatal("creds succeeded though the WAL delete failed")
 			}
 			e.fake.ClearFaults()
-			if ids, _ := framework.ListWAL(context.Background(), e.s); len(ids) == 0 {
+			if ids, _ := e.adminWAL(); len(ids) == 0 {
 				t.Fatal("no WAL entry covers the credential the undo could not end")
 			}
 			rollback(t, e)

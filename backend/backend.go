@@ -23,6 +23,15 @@ const operationPrefix = "forticloud"
 // with -ldflags "-X github.com/forticloud/vault-plugin-secrets-forticloud/backend.walRollbackMinAge=5s".
 var walRollbackMinAge = "10m"
 
+// walMinAge is walRollbackMinAge parsed.
+func walMinAge() time.Duration {
+	d, err := time.ParseDuration(walRollbackMinAge)
+	if err != nil || d <= 0 {
+		return 10 * time.Minute
+	}
+	return d
+}
+
 // backendHelp is the engine's help, as path-help on the mount shows it.
 const backendHelp = `
 The forticloud secrets engine issues short-lived FortiAnalyzer and FortiManager JSON-RPC
@@ -95,10 +104,6 @@ func newBackend() *backend {
 		sched:         newScheduler(engineTick()),
 	}
 	b.rotate = b.rotateRoot
-	minAge, err := time.ParseDuration(walRollbackMinAge)
-	if err != nil || minAge <= 0 {
-		minAge = 10 * time.Minute
-	}
 	b.Backend = &framework.Backend{
 		Help:        strings.TrimSpace(backendHelp),
 		BackendType: logical.TypeLogical,
@@ -121,7 +126,7 @@ func newBackend() *backend {
 			secretAPIUser(b),
 		},
 		WALRollback:       b.walRollback,
-		WALRollbackMinAge: minAge,
+		WALRollbackMinAge: walMinAge(),
 		Invalidate:        b.invalidate,
 		Clean:             b.clean,
 		PeriodicFunc:      b.periodic,

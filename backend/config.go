@@ -66,7 +66,6 @@ func (c *configEntry) settings() client.Settings {
 	s := c.endpoint().settings()
 	s.Token, s.APIID, s.Username, s.Password, s.AccountID = c.Token, c.APIID, c.Username, c.Password, c.AccountID
 	s.APIKey = c.APIKey
-	s.RootSessionIdle = rootIdle()
 	return s
 }
 
@@ -93,7 +92,7 @@ func (b *backend) config(ctx context.Context, s logical.Storage, name string) (*
 		if err != nil || entry == nil {
 			return nil, err
 		}
-		conn, err := b.dial(entry)
+		conn, err := b.dial(entry, b.rootNotes(s, name, entry))
 		if err != nil {
 			return nil, fmt.Errorf("config %q: %w", name, err)
 		}
@@ -158,9 +157,10 @@ func cacheThrough[T any](b *backend, cache map[string]*T, name string, load func
 }
 
 // dial connects to a config's product, its logins and other calls paced by the windows of its
-// base URL.
-func (b *backend) dial(c *configEntry) (*client.Client, error) {
+// base URL; notes hears of the root sessions it keeps (nil: it keeps none unnoted).
+func (b *backend) dial(c *configEntry, notes client.RootSessionNotes) (*client.Client, error) {
 	s := c.settings()
+	s.RootSessionIdle, s.RootSessionMaxAge, s.RootSessionNotes = rootIdle(), rootMaxAge(), notes
 	s.Observer = b.metrics.observe
 	s.Limiter = b.loginWindow(c.URL).Limiter(c.LoginRateLimit)
 	s.CallLimiter = b.callWindow(c.URL).Limiter(c.CallRateLimit)

@@ -3,10 +3,12 @@ package backend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
+	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
@@ -25,6 +27,47 @@ var rootSessionIdle = ""
 func rootIdle() time.Duration {
 	d, _ := time.ParseDuration(rootSessionIdle)
 	return max(d, 0)
+}
+
+// rootMaxAge is how long a root session is kept at most: well within the WAL rollback's minimum
+// age, so that rollback only ever logs out the kept sessions of a plugin that died.
+func rootMaxAge() time.Duration {
+	return min(client.DefaultRootSessionMaxAge, walMinAge()/2)
+}
+
+// rootNotes notes config name's kept root sessions (client.RootSessionNotes) in storage s as
+// WAL entries of the session kind, so that rollback logs out those a killed plugin kept.
+type rootNotes struct {
+	b *backend
+	s logical.Storage
+	l leaseInternal
+}
+
+// rootNotes is the notes of config name (c) in s: for local_user roots, which keep sessions.
+func (b *backend) rootNotes(s logical.Storage, name string, c *configEntry) client.RootSessionNotes {
+	if c.AuthMethod != client.AuthLocalUser || managesAdmins(c) != nil {
+		return nil
+	}
+	return rootNotes{b: b, s: s, l: leaseInternal{Config: name, endpoint: c.endpoint(), CredentialType: credSession}}
+}
+
+func (n rootNotes) Note(ctx context.Context, session string) (string, error) {
+	l := n.l
+	l.Session, l.IssuedAt = session, time.Now().Unix()
+	id, err := framework.PutWAL(ctx, n.s, sessionKind().name, l.toMap())
+	if err != nil {
+		n.b.Logger().Warn("could not note a root session in the WAL; it is logged out after its call instead of kept",
+			"config", l.Config, "error", err)
+		return "", fmt.Errorf("write WAL: %w", err)
+	}
+	return id, nil
+}
+
+func (n rootNotes) Drop(ctx context.Context, id string) {
+	if err := framework.DeleteWAL(ctx, n.s, id); err != nil {
+		n.b.Logger().Warn("could not drop the WAL entry of a root session logged out; rollback will find it gone",
+			"config", n.l.Config, "error", err)
+	}
 }
 
 // withRoot runs fn as config name's root (c, as cached): with its API key, or in a root session

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
@@ -44,6 +45,37 @@ func TestRootSessionKeptBetweenCreds(t *testing.T) {
 				if live := e.fake.LiveSessionsOf(adminUser); live != 1 {
 					t.Errorf("creds after the change: %d root sessions live, want 1, kept", live)
 				}
+			}
+			e.nothingLeft("c")
+		})
+	}
+}
+
+// A plugin killed while its config keeps a root session leaves the session's note in the WAL:
+// rollback, in the plugin that follows, logs it out. A config whose root is a key keeps none.
+func TestRootSessionKeptThenKilled(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		config func(*env) map[string]any
+		notes  int
+	}{
+		{"local_user root", (*env).fazLocal, 1},
+		{"api_key root", (*env).fazKey, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := dynamicEnv(t, tc.config, "with_session", false)
+			if err := e.revoke(e.creds("r")); err != nil {
+				t.Fatal(err)
+			}
+			all, _ := framework.ListWAL(context.Background(), e.s)
+			if live := e.fake.LiveSessionsOf(adminUser); len(all) != tc.notes || live != tc.notes {
+				t.Fatalf("a config keeping its root sessions: %d WAL entries, %d root sessions live; want %d and %d",
+					len(all), live, tc.notes, tc.notes)
+			}
+			e.b = e.newBackend() // the old one is killed: no cleanup, its timers never fire
+			rollback(t, e)
+			if live := e.fake.LiveSessionsOf(adminUser); live != 0 {
+				t.Errorf("after rollback, %d root sessions live; want the killed plugin's logged out", live)
 			}
 			e.nothingLeft("c")
 		})

@@ -119,7 +119,8 @@ func New(s Settings) (*Client, error) {
 		c.APIUsers = observeAPIUsers(p.Type, s.Observer, c.APIUsers)
 	}
 	if c.Sessions != nil {
-		c.roots = &rootPool{idle: orDefault(s.RootSessionIdle, DefaultRootSessionIdle), logout: c.Sessions.Logout}
+		c.roots = &rootPool{idle: orDefault(s.RootSessionIdle, DefaultRootSessionIdle),
+			maxAge: orDefault(s.RootSessionMaxAge, DefaultRootSessionMaxAge), sessions: c.Sessions, notes: s.RootSessionNotes}
 		c.Admins = &adminTable{JSONRPC: NewJSONRPC(p.Type, s.URL, t), method: s.AuthMethod, apiKey: s.APIKey,
 			sessions: c.Sessions, roots: c.roots}
 		if s.Observer != nil {
@@ -260,11 +261,11 @@ func (t *adminTable) RootAuth(ctx context.Context) (Auth, error) {
 		if rs := t.roots.take(); rs != nil {
 			return Auth{Session: rs.sid, root: rs}, nil
 		}
-		sid, err := t.sessions.Login(ctx)
-		if sid == "" {
+		rs, err := t.roots.login(ctx)
+		if rs == nil {
 			return Auth{}, err
 		}
-		return Auth{Session: sid, root: &rootSession{sid: sid}}, err
+		return Auth{Session: rs.sid, root: rs}, err
 	}
 	return Auth{}, &Error{Op: t.product + ": root auth", Kind: ErrRefused,
 		Message: fmt.Sprintf("auth_method %s cannot manage admins: use %s or %s", t.method, AuthLocalUser, AuthAPIKey)}

@@ -123,8 +123,11 @@ type Settings struct {
 	// Observer hears of every operation; nil for none.
 	Observer Observer
 	// RootSessionIdle is how long a local_user root's session is kept unused between admin
-	// calls; 0 for DefaultRootSessionIdle.
-	RootSessionIdle time.Duration
+	// calls; 0 for DefaultRootSessionIdle. RootSessionMaxAge is how long it is kept at most; 0
+	// for DefaultRootSessionMaxAge.
+	RootSessionIdle, RootSessionMaxAge time.Duration
+	// RootSessionNotes hears of every root session the client may keep; nil for none.
+	RootSessionNotes RootSessionNotes
 }
 
 // SharesToken reports whether the leased credential is an API user's OAuth token itself, of

@@ -14,19 +14,34 @@ import (
 // revokes in one session and gives its login-max slot back soon after.
 const DefaultRootSessionIdle = time.Minute
 
+// DefaultRootSessionMaxAge is how long a root session is kept at most, used or not
+// (Settings.RootSessionMaxAge): past it, it is logged out when given back.
+const DefaultRootSessionMaxAge = 5 * time.Minute
+
 // rootLogoutTimeout bounds the logout of a root session nobody waits for (idle, or closed).
 const rootLogoutTimeout = 30 * time.Second
+
+// RootSessionNotes hears of each root session a client may keep (Settings.RootSessionNotes):
+// Note once it is logged in, before any caller uses it, and Drop once it is logged out. A
+// process killed while it keeps one leaves its note, by which its successor can log it out
+// (the backend: a WAL entry). A session Note fails for is used by its caller alone, then
+// logged out.
+type RootSessionNotes interface {
+	Note(ctx context.Context, session string) (id string, err error)
+	Drop(ctx context.Context, id string)
+}
 
 // rootPool keeps a local_user root's sessions between the admin calls of one config, so that a
 // dynamic admin's creds or revoke does not log the root in and out around its own two or three
 // calls. How many are out at once is the caller's to bound (the backend holds at most 4 per
 // config, and the pool keeps no more than were out together); it keeps those given back, logs
-// each out once it has been idle for idle, and all of them on close. A kept session may have
-// ended upstream meanwhile (idle_timeout_api set low, an upstream admin who ended it, a reboot):
-// adminTable.inRoot tries a call that finds it so once more in a new one.
+// each out once it has been idle for idle or lived for maxAge, and all of them on close. A kept
+// session may have ended upstream meanwhile (idle_timeout_api set low, an upstream admin who
+// ended it, a reboot): adminTable.inRoot tries a call that finds it so once more in a new one.
 type rootPool struct {
-	idle   time.Duration
-	logout func(ctx context.Context, session string) error
+	idle, maxAge time.Duration
+	sessions     SessionIssuer
+	notes        RootSessionNotes // nil: none are noted
 
 	mu     sync.Mutex
 	kept   []*rootSession // the most recently given back last
@@ -36,8 +51,26 @@ type rootPool struct {
 // rootSession is one root session, out of the pool for one caller's admin calls or kept in it.
 type rootSession struct {
 	sid    string
+	note   string // its RootSessionNotes id
+	keep   bool   // noted (or nobody notes): it may be kept
+	born   time.Time
 	reused bool        // taken from the pool: it may have ended upstream meanwhile
 	timer  *time.Timer // while kept: logs it out once idle
+}
+
+// login opens a root session and notes it.
+func (p *rootPool) login(ctx context.Context) (*rootSession, error) {
+	sid, err := p.sessions.Login(ctx)
+	if sid == "" {
+		return nil, err
+	}
+	rs := &rootSession{sid: sid, born: time.Now(), keep: p.notes == nil}
+	if p.notes != nil {
+		// Noted even for a caller gone: the session exists all the same.
+		id, nerr := p.notes.Note(context.WithoutCancel(ctx), sid)
+		rs.note, rs.keep = id, nerr == nil
+	}
+	return rs, err
 }
 
 // take returns the session given back last, or nil when none is kept.
@@ -56,8 +89,8 @@ func (p *rootPool) take() *rootSession {
 	return rs
 }
 
-// put keeps rs for the next caller; after close it logs it out instead. One that has no
-// session (its new login failed) is dropped.
+// put keeps rs for the next caller, unless it may not be kept (not noted, too old, the pool
+// closed): then it logs it out. One that has no session (its new login failed) is dropped.
 func (p *rootPool) put(rs *rootSession) {
 	if rs.sid == "" {
 		return
@@ -67,9 +100,9 @@ func (p *rootPool) put(rs *rootSession) {
 		p.mu.Unlock()
 		return
 	}
-	if p.closed {
+	if p.closed || !rs.keep || time.Since(rs.born) >= p.maxAge {
 		p.mu.Unlock()
-		p.end(rs.sid)
+		p.end(rs)
 		return
 	}
 	rs.timer = time.AfterFunc(p.idle, func() { p.expire(rs) })
@@ -87,11 +120,11 @@ func (p *rootPool) expire(rs *rootSession) {
 	}
 	p.kept = slices.Delete(p.kept, i, i+1)
 	p.mu.Unlock()
-	p.end(rs.sid)
+	p.end(rs)
 }
 
 // close logs every kept session out, and any given back later; it returns when they are out
-// (or their logouts failed: they idle out upstream).
+// (or their logouts failed: their notes stay, for the successor).
 func (p *rootPool) close() {
 	p.mu.Lock()
 	kept := p.kept
@@ -99,15 +132,27 @@ func (p *rootPool) close() {
 	p.mu.Unlock()
 	for _, rs := range kept {
 		rs.timer.Stop()
-		p.end(rs.sid)
+		p.end(rs)
 	}
 }
 
-func (p *rootPool) end(sid string) {
+// end logs rs out, with a context of its own (nobody waits for it), and drops its note once
+// it is out.
+func (p *rootPool) end(rs *rootSession) {
 	ctx, cancel := context.WithTimeout(context.Background(), rootLogoutTimeout)
 	defer cancel()
-	// A failed logout leaves the session to idle out upstream; nobody is waiting to hear it.
-	_ = p.logout(ctx, sid)
+	p.endIn(ctx, rs.sid, rs.note)
+}
+
+// endIn logs session sid out and drops its note once it is out (or gone already). A logout that
+// failed keeps the note: the session may be live.
+func (p *rootPool) endIn(ctx context.Context, sid, note string) {
+	if err := p.sessions.Logout(ctx, sid); err != nil && !errors.Is(err, ErrGone) {
+		return
+	}
+	if note != "" {
+		p.notes.Drop(ctx, note)
+	}
 }
 
 // inRoot runs call as auth. When auth is a kept root session that the upstream answers -11
@@ -125,13 +170,16 @@ func (t *adminTable) inRoot(ctx context.Context, auth Auth, call func(Auth) erro
 	if !rs.reused || !errors.As(err, &ce) || ce.Code != codeGone {
 		return err
 	}
-	old := rs.sid
-	sid, lerr := t.sessions.Login(ctx)
-	rs.sid, rs.reused = sid, false
-	// Gone or not, a session refused a call is not kept; a logout of one gone answers ErrGone.
-	_ = t.sessions.Logout(context.WithoutCancel(ctx), old)
-	if lerr != nil {
-		return lerr
+	// Gone or not, a session refused a call is not kept.
+	t.roots.endIn(context.WithoutCancel(ctx), rs.sid, rs.note)
+	fresh, err := t.roots.login(ctx)
+	if fresh == nil {
+		rs.sid = ""
+		return err
 	}
-	return call(Auth{Session: sid})
+	*rs = *fresh
+	if err != nil {
+		return err
+	}
+	return call(Auth{Session: rs.sid})
 }

@@ -3,6 +3,8 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -17,14 +19,61 @@ const rootLogin = "jsonrpc:/sys/login/user"
 // (0: the default).
 func rootClient(t *testing.T, s *fortitest.Server, idle time.Duration) *client.Client {
 	t.Helper()
-	conn, err := client.New(client.Settings{Type: client.TypeFortiAnalyzer, AuthMethod: client.AuthLocalUser, URL: s.URL,
-		Username: adminUser, Password: adminPass, TLS: client.TLSConfig{CACert: s.CACertPEM}, Timeout: 2 * time.Second,
-		RootSessionIdle: idle})
+	return rootClientWith(t, s, func(st *client.Settings) { st.RootSessionIdle = idle })
+}
+
+// rootClientWith is rootClient with settings changed by set.
+func rootClientWith(t *testing.T, s *fortitest.Server, set func(*client.Settings)) *client.Client {
+	t.Helper()
+	st := client.Settings{Type: client.TypeFortiAnalyzer, AuthMethod: client.AuthLocalUser, URL: s.URL,
+		Username: adminUser, Password: adminPass, TLS: client.TLSConfig{CACert: s.CACertPEM}, Timeout: 2 * time.Second}
+	set(&st)
+	conn, err := client.New(st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(conn.Close)
 	return conn
+}
+
+// notes is a RootSessionNotes that keeps its notes in memory, and fails while fail is set.
+type notes struct {
+	mu    sync.Mutex
+	live  map[string]string // id → session
+	n     int
+	fail  bool
+}
+
+func (n *notes) Note(_ context.Context, sid string) (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.fail {
+		return "", errors.New("storage is down")
+	}
+	if n.live == nil {
+		n.live = map[string]string{}
+	}
+	n.n++
+	id := fmt.Sprint("note", n.n)
+	n.live[id] = sid
+	return id, nil
+}
+
+func (n *notes) Drop(_ context.Context, id string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.live, id)
+}
+
+// sessions lists the sessions of the notes not dropped.
+func (n *notes) sessions() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for _, sid := range n.live {
+		out = append(out, sid)
+	}
+	return out
 }
 
 // asRoot runs fn in a root session lent by conn, given back after.
@@ -227,4 +276,77 @@ func TestRootSessionIdle(t *testing.T) {
 	if n := s.LiveSessions(); n != 0 {
 		t.Errorf("a session given back after Close: %d live, want 0", n)
 	}
+}
+
+// TestRootSessionNoted: every root session kept is noted before use and its note dropped once it
+// is logged out: when it idles, when a kept one found gone is replaced, on Close. One whose note
+// fails, or past its max age, is not kept; a failed logout keeps its note.
+func TestRootSessionNoted(t *testing.T) {
+	ctx := context.Background()
+	check := func(conn *client.Client) func(client.Auth) error {
+		return func(auth client.Auth) error { return conn.Admins.CheckAdminAccess(ctx, auth) }
+	}
+	t.Run("kept, replaced, closed", func(t *testing.T) {
+		s := newFake(t)
+		var n notes
+		conn := rootClientWith(t, s, func(st *client.Settings) { st.RootSessionNotes = &n })
+		var first string
+		if err := asRoot(t, conn, func(auth client.Auth) error { first = auth.Session; return check(conn)(auth) }); err != nil {
+			t.Fatal(err)
+		}
+		if got := n.sessions(); !slices.Equal(got, []string{first}) {
+			t.Fatalf("noted %d sessions, want the kept one", len(got))
+		}
+		s.ExpireSession(first)
+		if err := asRoot(t, conn, check(conn)); err != nil {
+			t.Fatal(err)
+		}
+		if got := n.sessions(); len(got) != 1 || got[0] == first || !s.SessionAlive(got[0]) {
+			t.Fatalf("after the kept session was found gone: notes %d, the old one's dropped %v", len(got), !slices.Contains(got, first))
+		}
+		conn.Close()
+		if got := n.sessions(); len(got) != 0 || s.LiveSessions() != 0 {
+			t.Errorf("after Close: %d notes, %d sessions live; want none", len(got), s.LiveSessions())
+		}
+	})
+	t.Run("note fails", func(t *testing.T) {
+		s := newFake(t)
+		n := notes{fail: true}
+		conn := rootClientWith(t, s, func(st *client.Settings) { st.RootSessionNotes = &n })
+		for range 2 {
+			if err := asRoot(t, conn, check(conn)); err != nil {
+				t.Fatal(err)
+			}
+			if live := s.LiveSessions(); live != 0 {
+				t.Fatalf("a session not noted was kept: %d live", live)
+			}
+		}
+		if logins := s.Handled(rootLogin); logins != 2 {
+			t.Errorf("%d logins, want 2: one per caller", logins)
+		}
+	})
+	t.Run("max age", func(t *testing.T) {
+		s := newFake(t)
+		var n notes
+		conn := rootClientWith(t, s, func(st *client.Settings) { st.RootSessionNotes, st.RootSessionMaxAge = &n, time.Nanosecond })
+		if err := asRoot(t, conn, check(conn)); err != nil {
+			t.Fatal(err)
+		}
+		if live, left := s.LiveSessions(), n.sessions(); live != 0 || len(left) != 0 {
+			t.Errorf("a session past its max age: %d live, %d notes; want none", live, len(left))
+		}
+	})
+	t.Run("logout fails", func(t *testing.T) {
+		s := newFake(t)
+		var n notes
+		conn := rootClientWith(t, s, func(st *client.Settings) { st.RootSessionNotes = &n })
+		if err := asRoot(t, conn, check(conn)); err != nil {
+			t.Fatal(err)
+		}
+		s.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.Fault5xx})
+		conn.Close()
+		if left := n.sessions(); len(left) != 1 || !s.SessionAlive(left[0]) {
+			t.Errorf("a session whose logout failed: %d notes; want its note kept", len(left))
+		}
+	})
 }

@@ -104,8 +104,9 @@ func buildPluginVersion(out, version string) error {
 	if err != nil {
 		return err
 	}
-	ldflags := fmt.Sprintf("-X %s/backend.Version=%s -X %s/backend.walRollbackMinAge=5s -X %s/backend.rotationTick=2s",
-		module, version, module, module)
+	// A root session kept 1 s (not a minute) lets the tests wait for the upstream to be empty.
+	ldflags := fmt.Sprintf("-X %s/backend.Version=%s -X %s/backend.walRollbackMinAge=5s -X %s/backend.rotationTick=2s "+
+		"-X %s/backend.rootSessionIdle=1s", module, version, module, module, module)
 	cmd := exec.Command("go", "build", "-ldflags", ldflags, "-o", out, "./cmd/"+pluginName)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
