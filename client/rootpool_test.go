@@ -38,10 +38,10 @@ func rootClientWith(t *testing.T, s *fortitest.Server, set func(*client.Settings
 
 // notes is a RootSessionNotes that keeps its notes in memory, and fails while fail is set.
 type notes struct {
-	mu    sync.Mutex
-	live  map[string]string // id → session
-	n     int
-	fail  bool
+	mu   sync.Mutex
+	live map[string]string // id → session
+	n    int
+	fail bool
 }
 
 func (n *notes) Note(_ context.Context, sid string) (string, error) {
