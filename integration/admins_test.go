@@ -70,23 +70,28 @@ func reportAdminTally() {
 		adminTally.tests, adminTally.created, adminTally.deleted, adminTally.left)
 }
 
-// rootTable is f's admin table reached as the tests' root admin, outside Vault.
-func rootTable(t *testing.T, f *fortitest.Server) client.AdminTable {
+// keptRootSessions is at most how many root sessions the engine keeps per config between admin
+// calls (backend.rootSessionsPerConfig).
+const keptRootSessions = 4
+
+// rootSessionsEnd waits for the root sessions the engine keeps between admin calls (1 s idle in
+// the e2e build) to be logged out.
+func rootSessionsEnd(t *testing.T, f *fortitest.Server) {
 	t.Helper()
+	eventuallyDead(t, "the root sessions the engine keeps", func() bool { return f.LiveSessionsOf(adminUser) > 0 })
+}
+
+// asRoot runs fn with a root session of its own, outside Vault, logged out after.
+func asRoot(t *testing.T, f *fortitest.Server, fn func(client.AdminTable, client.Auth) error) error {
+	t.Helper()
+	ctx := context.Background()
 	conn, err := client.New(client.Settings{Type: "fortianalyzer", AuthMethod: client.AuthLocalUser, URL: f.URL,
 		Username: adminUser, Password: adminPassword, TLS: client.TLSConfig{CACert: f.CACertPEM}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(conn.Close)
-	return conn.Admins
-}
-
-// asRoot runs fn with a root session of its own, logged out after.
-func asRoot(t *testing.T, f *fortitest.Server, fn func(client.AdminTable, client.Auth) error) error {
-	t.Helper()
-	ctx := context.Background()
-	tbl := rootTable(t, f)
+	defer conn.Close() // which logs out the root session EndRootAuth keeps
+	tbl := conn.Admins
 	auth, err := tbl.RootAuth(ctx)
 	if err != nil {
 		t.Fatalf("root login: %v", err)

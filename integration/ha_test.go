@@ -70,6 +70,7 @@ func TestHACluster(t *testing.T) {
 	renew(t, other.client, d.secret.LeaseID)
 	revoke(t, other.client, d.secret.LeaseID)
 	eventuallyDead(t, "the admin made after the failover", d.alive)
+	rootSessionsEnd(t, f)
 
 	if n := f.LiveSessions() + f.LiveLANTokens() + f.LiveOAuthTokens() + len(vaultAdmins(f)); n != 0 {
 		t.Errorf("%d credentials live upstream", n)

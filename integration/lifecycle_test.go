@@ -152,7 +152,9 @@ func renewAndRevokeAll(t *testing.T, f *fortitest.Server, c *api.Client, ls []le
 	for _, l := range ls {
 		eventuallyDead(t, "credential of "+l.secret.LeaseID, l.alive)
 	}
-	waitFor(t, 20*time.Second, "nothing live upstream", func() bool {
+	// A plugin killed while it kept a root session leaves it to WAL rollback, which Vault runs
+	// once a minute.
+	waitFor(t, 90*time.Second, "nothing live upstream", func() bool {
 		return f.LiveSessions()+f.LiveLANTokens()+f.LiveOAuthTokens()+len(vaultAdmins(f)) == 0
 	})
 }
