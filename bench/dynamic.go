@@ -7,8 +7,8 @@ import (
 
 // The upstream calls of a dynamic_admin role's creds, made straight to the fake: the floor for
 // the dynamic-admin rows [fortinet-apis §5]. With an api_key root, creds add the admin (the
-// key sent as Bearer), read it back and log in as it; with a local_user root, a root login
-// comes first and its logout last.
+// key sent as Bearer), read it back and log in as it; with a local_user root, the same in a
+// root session logged in once and kept, as the engine keeps one between creds.
 
 // adminUserURL is FAZ/FMG's admin table.
 const adminUserURL = "/cli/global/system/admin/user"
@@ -73,15 +73,15 @@ func (u *upstream) rpc(method, url string, data any, session, key string) (strin
 }
 
 // dynAdmin makes the upstream calls of one dynamic admin's creds: with rootKey the root is the
-// API key, else a session of the root admin, opened first and logged out last.
+// API key, else a session of the root admin, logged in by the first call and kept.
 func (u *upstream) dynAdmin(rootKey bool) error {
 	root, key := "", u.creds.apiKey
 	if !rootKey {
-		sid, err := u.rpc("exec", "/sys/login/user", []map[string]string{{"user": u.creds.admin, "passwd": u.creds.password}}, "", "")
-		if err != nil {
+		var err error
+		if root, err = u.rootSession(); err != nil {
 			return err
 		}
-		root, key = sid, ""
+		key = ""
 	}
 	u.mu.Lock()
 	u.seq++
@@ -104,10 +104,22 @@ func (u *upstream) dynAdmin(rootKey bool) error {
 	if sid == "" {
 		return fmt.Errorf("login as %s: no session", name)
 	}
-	if root != "" {
-		_, err = u.rpc("exec", "/sys/logout", nil, root, "")
+	return nil
+}
+
+// rootSession is the root session dynAdmin keeps, logged in on first use.
+func (u *upstream) rootSession() (string, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.root != "" {
+		return u.root, nil
 	}
-	return err
+	sid, err := u.rpc("exec", "/sys/login/user", []map[string]string{{"user": u.creds.admin, "passwd": u.creds.password}}, "", "")
+	if err != nil {
+		return "", err
+	}
+	u.root = sid
+	return sid, nil
 }
 
 // dynAdminKey and dynAdminUser are dynAdmin with either root.

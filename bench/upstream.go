@@ -23,6 +23,7 @@ type upstream struct {
 	admins   []string // made by dynAdmin, deleted with apiKey
 	fgtUsers []string // made by fgtAPIUser, deleted with fgtKey
 	seq      int      // numbers the admins dynAdmin makes
+	root     string   // the root session dynAdmin keeps, as the engine keeps one per config
 }
 
 // fakeCreds are the credentials a fake knows.
