@@ -79,8 +79,9 @@ type backend struct {
 	sched  *scheduler
 	rotate func(ctx context.Context, s logical.Storage, name string) (*configEntry, error)
 
-	// rootSlots bound the root sessions that admin calls hold at once, per config (root.go).
-	rootSlots keyedSemaphore
+	// rootSlots bound each config's live root sessions (rootSlotsOf), kept for the mount's life.
+	rootSlotsMu sync.Mutex
+	rootSlots   map[string]chan struct{}
 }
 
 // Factory returns a new backend, one per mount.
@@ -165,7 +166,7 @@ func (b *backend) closeConfigs() {
 	b.configs = make(map[string]*cachedConfig)
 	b.mu.Unlock()
 	for _, c := range configs {
-		c.close()
+		b.closing.Go(c.close) // all at once: each may wait on an upstream that does not answer
 	}
 	b.closing.Wait()
 }

@@ -92,7 +92,7 @@ func (b *backend) config(ctx context.Context, s logical.Storage, name string) (*
 		if err != nil || entry == nil {
 			return nil, err
 		}
-		conn, err := b.dial(entry, b.rootNotes(s, name, entry))
+		conn, err := b.dial(name, entry, b.rootNotes(s, name, entry))
 		if err != nil {
 			return nil, fmt.Errorf("config %q: %w", name, err)
 		}
@@ -157,10 +157,12 @@ func cacheThrough[T any](b *backend, cache map[string]*T, name string, load func
 }
 
 // dial connects to a config's product, its logins and other calls paced by the windows of its
-// base URL; notes hears of the root sessions it keeps (nil: it keeps none unnoted).
-func (b *backend) dial(c *configEntry, notes client.RootSessionNotes) (*client.Client, error) {
+// base URL; notes hears of the root sessions it keeps (nil: kept unnoted, for a client closed
+// after one call), within config name's slots.
+func (b *backend) dial(name string, c *configEntry, notes client.RootSessionNotes) (*client.Client, error) {
 	s := c.settings()
 	s.RootSessionIdle, s.RootSessionMaxAge, s.RootSessionNotes = rootIdle(), rootMaxAge(), notes
+	s.RootSessionSlots = b.rootSlotsOf(name)
 	s.Observer = b.metrics.observe
 	s.Limiter = b.loginWindow(c.URL).Limiter(c.LoginRateLimit)
 	s.CallLimiter = b.callWindow(c.URL).Limiter(c.CallRateLimit)
@@ -196,6 +198,18 @@ func (b *backend) dropConfig(name string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.dropConfigLocked(name)
+}
+
+// closeConfig drops config name's cached client and closes it, its kept root sessions logged
+// out before it returns.
+func (b *backend) closeConfig(name string) {
+	b.mu.Lock()
+	c := b.configs[name]
+	delete(b.configs, name)
+	b.mu.Unlock()
+	if c != nil {
+		c.close()
+	}
 }
 
 // dropConfigLocked drops config name's cached client, closed in the background: its kept root

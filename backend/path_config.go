@@ -431,7 +431,7 @@ func (b *backend) pathConfigWrite(ctx context.Context, req *logical.Request, d *
 // verify logs in with c once and hands the credential straight back, as its kind does.
 // Warnings say what it could not check.
 func (b *backend) verify(ctx context.Context, s logical.Storage, name string, c *configEntry) ([]string, error) {
-	conn, err := b.dial(c, nil) // keeps no root session: it is closed after
+	conn, err := b.dial(name, c, nil) // closed after its one check
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
@@ -12,9 +11,10 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
-// rootSessionsPerConfig is how many root sessions admin calls of one config hold at once. Each
-// counts against the root admin's login-max (20 to 32 upstream), which its session leases and its
-// human users share: a revoke of 50 leases at once must not fill it.
+// rootSessionsPerConfig is how many root sessions of one config are live at once, lent to admin
+// calls, kept between them, or being logged out. Each counts against the root admin's login-max
+// (20 to 32 upstream), which its session leases and its human users share: a revoke of 50
+// leases at once must not fill it.
 const rootSessionsPerConfig = 4
 
 // rootSessionIdle is how long a local_user root's session is kept between admin calls
@@ -24,6 +24,7 @@ const rootSessionsPerConfig = 4
 var rootSessionIdle = ""
 
 // rootIdle is rootSessionIdle parsed; 0 (the client's default) when unset or not a duration.
+// The client logs a kept session out at its max age however long its idle.
 func rootIdle() time.Duration {
 	d, _ := time.ParseDuration(rootSessionIdle)
 	return max(d, 0)
@@ -89,29 +90,19 @@ func (b *backend) withRoot(ctx context.Context, s logical.Storage, name string, 
 	return fn(c, auth)
 }
 
-// rootAuth authenticates as config name's root, c, within rootSessionsPerConfig, and returns
-// how to end it (which gives a root session back to c's client).
+// rootAuth authenticates as config name's root, c, and returns how to end it (which gives a
+// root session back to c's client, which bounds them: rootSlotsOf).
 func (b *backend) rootAuth(ctx context.Context, name string, c *cachedConfig) (client.Auth, func(), error) {
-	release := func() {}
-	if c.entry.AuthMethod == client.AuthLocalUser {
-		var err error
-		if release, err = b.rootSlots.acquire(ctx, name); err != nil {
-			return client.Auth{}, nil, err
-		}
-	}
 	auth, err := c.conn.Admins.RootAuth(ctx)
 	end := func() {
 		// Also when the caller left: the session exists all the same.
 		if err := c.conn.Admins.EndRootAuth(context.WithoutCancel(ctx), auth); err != nil {
 			b.Logger().Warn("root logout failed; the session will idle out upstream", "config", name, "error", err)
 		}
-		release()
 	}
 	if err != nil {
 		if auth.Session != "" {
 			end()
-		} else {
-			release()
 		}
 		return client.Auth{}, nil, err
 	}
@@ -134,44 +125,19 @@ func (b *backend) settling(ctx context.Context, s logical.Storage, name string, 
 	return fresh, try(fresh)
 }
 
-// keyedSemaphore holds up to n slots per key, made on first use and dropped when nobody holds or
-// waits for one.
-type keyedSemaphore struct {
-	mu   sync.Mutex
-	sems map[string]*keyedSem
-}
-
-type keyedSem struct {
-	slots chan struct{}
-	refs  int
-}
-
-// acquire takes one of key's rootSessionsPerConfig slots, waiting while ctx lasts, and returns
-// its release.
-func (k *keyedSemaphore) acquire(ctx context.Context, key string) (release func(), err error) {
-	k.mu.Lock()
-	if k.sems == nil {
-		k.sems = make(map[string]*keyedSem)
+// rootSlotsOf is the slots of config name's live root sessions (client.Settings.RootSessionSlots):
+// rootSessionsPerConfig, shared by the clients of its every version, so that the sessions a
+// dropped client is still logging out count against its successor's.
+func (b *backend) rootSlotsOf(name string) chan struct{} {
+	b.rootSlotsMu.Lock()
+	defer b.rootSlotsMu.Unlock()
+	if b.rootSlots == nil {
+		b.rootSlots = make(map[string]chan struct{})
 	}
-	s := k.sems[key]
-	if s == nil {
-		s = &keyedSem{slots: make(chan struct{}, rootSessionsPerConfig)}
-		k.sems[key] = s
+	ch := b.rootSlots[name]
+	if ch == nil {
+		ch = make(chan struct{}, rootSessionsPerConfig)
+		b.rootSlots[name] = ch
 	}
-	s.refs++
-	k.mu.Unlock()
-	unref := func() {
-		k.mu.Lock()
-		defer k.mu.Unlock()
-		if s.refs--; s.refs == 0 {
-			delete(k.sems, key)
-		}
-	}
-	select {
-	case s.slots <- struct{}{}:
-		return func() { <-s.slots; unref() }, nil
-	case <-ctx.Done():
-		unref()
-		return nil, ctx.Err()
-	}
+	return ch
 }

@@ -2,8 +2,11 @@ package backend
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client/fortitest"
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 )
@@ -76,6 +79,50 @@ func TestRootSessionKeptThenKilled(t *testing.T) {
 			rollback(t, e)
 			if live := e.fake.LiveSessionsOf(adminUser); live != 0 {
 				t.Errorf("after rollback, %d root sessions live; want the killed plugin's logged out", live)
+			}
+			e.nothingLeft("c")
+		})
+	}
+}
+
+// A root whose login-max is no more than rootSessionsPerConfig serves a config that keeps that
+// many root sessions through what would open more: rotate-root (which logs out the kept ones
+// first), and a config rewritten while the old client's logouts are slow (whose sessions still
+// hold their slots until they are out).
+func TestRootSessionsWithinLoginMax(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(e *env)
+	}{
+		{"rotate-root", func(e *env) { e.ok(logical.UpdateOperation, "rotate-root/c", nil) }},
+		{"config rewritten, logouts slow", func(e *env) {
+			e.fake.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultSlow, Delay: 300 * time.Millisecond, Count: 4})
+			e.ok(logical.UpdateOperation, "config/c", with(e.fazLocal(), "verify_connection", false))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := dynamicEnv(t, (*env).fazLocal, "with_session", false)
+			e.fake.SetLoginMax(4)                    // rootSessionsPerConfig, written out
+			e.fake.SetLatency(20 * time.Millisecond) // so that creds overlap
+			burst := func() []lease {
+				ls := make([]lease, 8)
+				var wg sync.WaitGroup
+				for i := range ls {
+					wg.Go(func() { ls[i] = e.creds("r") })
+				}
+				wg.Wait()
+				return ls
+			}
+			ls := burst()
+			if n := e.fake.LiveSessionsOf(adminUser); n != 4 {
+				t.Fatalf("after 8 creds at once, %d root sessions live; want the 4 kept", n)
+			}
+			tc.change(e)
+			ls = append(ls, burst()...)
+			for _, l := range ls {
+				if err := e.revoke(l); err != nil {
+					t.Fatal(err)
+				}
 			}
 			e.nothingLeft("c")
 		})

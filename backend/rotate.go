@@ -73,6 +73,9 @@ func rotatable(c *configEntry) error {
 func (b *backend) rotateRoot(ctx context.Context, s logical.Storage, name string) (*configEntry, error) {
 	release := b.pauseCreds(name)
 	defer release()
+	// The root sessions kept for creds go first: they would hold login-max slots through the
+	// rotation, and outlive the password they were opened with.
+	b.closeConfig(name)
 	// A rotation the plugin did not live to finish left the stored password behind: settled
 	// first, or this one would log in with a password upstream no longer takes.
 	b.settlePendingRotations(ctx, s, name)

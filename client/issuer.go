@@ -26,11 +26,13 @@ type SessionIssuer interface {
 // credential, for dynamic_admin roles [docs/upstream.md §1]. The admin calls are JSONRPC's.
 type AdminTable interface {
 	// RootAuth is how admin calls authenticate as the config's root: its API key (auth_method
-	// api_key; no call is made), or a fresh session of its own (local_user: a login). Other
-	// auth methods cannot manage admins: ErrRefused.
+	// api_key; no call is made), or a root session lent for the caller's calls (local_user: one
+	// kept from an earlier caller, else a login once fewer than the config's root sessions are
+	// live, waiting while ctx lasts; rootpool.go). Other auth methods cannot manage admins:
+	// ErrRefused.
 	RootAuth(ctx context.Context) (Auth, error)
-	// EndRootAuth ends what RootAuth opened: it logs a session out (one already gone is
-	// ended) and does nothing for a key.
+	// EndRootAuth ends what RootAuth gave: a lent session is given back, to be kept or logged
+	// out; any other session is logged out (one already gone is ended); a key needs nothing.
 	EndRootAuth(ctx context.Context, auth Auth) error
 	AddAdmin(ctx context.Context, auth Auth, a Admin) error
 	GetAdmin(ctx context.Context, auth Auth, name string) (*Admin, error)
@@ -119,8 +121,7 @@ func New(s Settings) (*Client, error) {
 		c.APIUsers = observeAPIUsers(p.Type, s.Observer, c.APIUsers)
 	}
 	if c.Sessions != nil {
-		c.roots = &rootPool{idle: orDefault(s.RootSessionIdle, DefaultRootSessionIdle),
-			maxAge: orDefault(s.RootSessionMaxAge, DefaultRootSessionMaxAge), sessions: c.Sessions, notes: s.RootSessionNotes}
+		c.roots = newRootPool(s, c.Sessions)
 		c.Admins = &adminTable{JSONRPC: NewJSONRPC(p.Type, s.URL, t), method: s.AuthMethod, apiKey: s.APIKey,
 			sessions: c.Sessions, roots: c.roots}
 		if s.Observer != nil {
@@ -258,10 +259,7 @@ func (t *adminTable) RootAuth(ctx context.Context) (Auth, error) {
 		}
 		return Auth{APIKey: t.apiKey}, nil
 	case AuthLocalUser:
-		if rs := t.roots.take(); rs != nil {
-			return Auth{Session: rs.sid, root: rs}, nil
-		}
-		rs, err := t.roots.login(ctx)
+		rs, err := t.roots.lend(ctx)
 		if rs == nil {
 			return Auth{}, err
 		}

@@ -126,8 +126,13 @@ type Settings struct {
 	// calls; 0 for DefaultRootSessionIdle. RootSessionMaxAge is how long it is kept at most; 0
 	// for DefaultRootSessionMaxAge.
 	RootSessionIdle, RootSessionMaxAge time.Duration
-	// RootSessionNotes hears of every root session the client may keep; nil for none.
+	// RootSessionNotes hears of every root session the client may keep; nil keeps them
+	// unnoted (a process killed while it keeps one leaves it to the upstream's idle timeout).
 	RootSessionNotes RootSessionNotes
+	// RootSessionSlots holds one token per live root session: its capacity bounds them, shared
+	// by every client given the same channel (one config's, across its changes); nil for
+	// DefaultRootSessions of the client's own.
+	RootSessionSlots chan struct{}
 }
 
 // SharesToken reports whether the leased credential is an API user's OAuth token itself, of

@@ -210,17 +210,24 @@ func TestRootSessionEndedUpstream(t *testing.T) {
 	}
 }
 
-// TestRootSessionNoRights: -11 in a new session is the root's rights, answered at once; in a kept
-// one it is tried once more in a new session, which answers the same: never a third login.
+// TestRootSessionNoRights: -11 to a new session is the root's rights, answered at once. -11 to a
+// kept one is told apart by its logout: alive, the answer stands too, with no new login, and the
+// session is not kept.
 func TestRootSessionNoRights(t *testing.T) {
-	for _, kept := range []bool{false, true} {
-		name := map[bool]string{false: "new session", true: "kept session"}[kept]
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		kept         bool
+		live, logout int
+	}{
+		{"new session", false, 1, 0},
+		{"kept session", true, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			s := newFake(t)
 			s.AddADOM("soc")
 			conn := rootClient(t, s, 0)
 			ctx := context.Background()
-			if kept {
+			if tc.kept {
 				if err := asRoot(t, conn, func(client.Auth) error { return nil }); err != nil {
 					t.Fatal(err)
 				}
@@ -231,14 +238,160 @@ func TestRootSessionNoRights(t *testing.T) {
 			if !errors.As(err, &ce) || ce.Code != -11 || !errors.Is(err, client.ErrRefused) {
 				t.Fatalf("AddAdmin by a root without rights: %v, want -11 refused", err)
 			}
-			wantLogins := map[bool]int{false: 1, true: 2}[kept]
-			if n := s.Handled(rootLogin); n != wantLogins {
-				t.Errorf("%d root logins, want %d", n, wantLogins)
+			if n := s.Handled(rootLogin); n != 1 {
+				t.Errorf("%d root logins, want 1", n)
 			}
-			if n := s.LiveSessions(); n != 1 || s.AdminsAdded() != 0 {
-				t.Errorf("%d sessions live (want 1, kept), %d admins added", n, s.AdminsAdded())
+			if n, out := s.LiveSessions(), s.Handled("jsonrpc:/sys/logout"); n != tc.live || out != tc.logout || s.AdminsAdded() != 0 {
+				t.Errorf("%d sessions live, %d logouts, %d admins added; want %d, %d, 0", n, out, s.AdminsAdded(), tc.live, tc.logout)
 			}
 		})
+	}
+}
+
+// TestRootSessionsAllGone: when every kept session has ended upstream (a reboot), a call goes
+// through them, logging each out, to a new session: done once, with one login.
+func TestRootSessionsAllGone(t *testing.T) {
+	s := newFake(t)
+	s.AddADOM("soc")
+	conn := rootClient(t, s, 0)
+	ctx := context.Background()
+	var sids []string
+	var wg sync.WaitGroup
+	held := make(chan struct{})
+	var mu sync.Mutex
+	for range 2 {
+		wg.Go(func() {
+			_ = asRoot(t, conn, func(auth client.Auth) error {
+				mu.Lock()
+				sids = append(sids, auth.Session)
+				mu.Unlock()
+				<-held
+				return nil
+			})
+		})
+	}
+	for s.Handled(rootLogin) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(held)
+	wg.Wait()
+	for _, sid := range sids {
+		s.ExpireSession(sid)
+	}
+	a := dynAdmin(t, "vault_after_reboot")
+	if err := asRoot(t, conn, func(auth client.Auth) error { return conn.Admins.AddAdmin(ctx, auth, a) }); err != nil {
+		t.Fatalf("AddAdmin after every kept session ended: %v", err)
+	}
+	if n, live := s.Handled(rootLogin), s.LiveSessions(); n != 3 || live != 1 || s.AdminsAdded() != 1 {
+		t.Errorf("%d root logins, %d live, %d admins added; want 3, 1 (kept), 1", n, live, s.AdminsAdded())
+	}
+}
+
+// TestRootSessionSlots: the clients given one RootSessionSlots never hold more root sessions
+// live than it has slots, kept ones included: a caller waits for one given back (and is lent
+// it), or for a slot another client frees by closing; while ctx lasts.
+func TestRootSessionSlots(t *testing.T) {
+	s := newFake(t)
+	ctx := context.Background()
+	slots := make(chan struct{}, 1)
+	a := rootClientWith(t, s, func(st *client.Settings) { st.RootSessionSlots = slots })
+	b := rootClientWith(t, s, func(st *client.Settings) { st.RootSessionSlots = slots })
+	held, err := a.Admins.RootAuth(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan client.Auth)
+	go func() {
+		auth, err := a.Admins.RootAuth(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- auth
+	}()
+	time.Sleep(20 * time.Millisecond) // the second caller waits; were it to log in, it would by now
+	if n := s.Handled(rootLogin); n != 1 {
+		t.Fatalf("%d root logins with one slot held, want 1", n)
+	}
+	_ = a.Admins.EndRootAuth(ctx, held)
+	second := <-got
+	if second.Session != held.Session || s.Handled(rootLogin) != 1 {
+		t.Fatalf("the waiting caller was not lent the session given back (%d logins)", s.Handled(rootLogin))
+	}
+	_ = a.Admins.EndRootAuth(ctx, second) // kept by a: the slot stays taken
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := b.Admins.RootAuth(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("another client of the same slots, while a keeps the only session: %v, want to wait until its deadline", err)
+	}
+	a.Close()
+	auth, err := b.Admins.RootAuth(ctx)
+	if err != nil || s.LiveSessions() != 1 {
+		t.Fatalf("once a closed: %v, %d live; want b's own session alone", err, s.LiveSessions())
+	}
+	_ = b.Admins.EndRootAuth(ctx, auth)
+}
+
+// TestRootSessionsClosedAtOnce: Close logs every kept session out at the same time, so that an
+// upstream slow to answer delays it by one logout, not one per session.
+func TestRootSessionsClosedAtOnce(t *testing.T) {
+	s := newFake(t)
+	conn := rootClient(t, s, 0)
+	var wg sync.WaitGroup
+	held := make(chan struct{})
+	for range 4 {
+		wg.Go(func() { _ = asRoot(t, conn, func(client.Auth) error { <-held; return nil }) })
+	}
+	for s.Handled(rootLogin) < 4 {
+		time.Sleep(time.Millisecond)
+	}
+	close(held)
+	wg.Wait()
+	s.AddFault(fortitest.Fault{Path: "jsonrpc:/sys/logout", Kind: fortitest.FaultSlow, Delay: 2 * time.Second})
+	closed := make(chan struct{})
+	go func() { conn.Close(); close(closed) }()
+	deadline := time.Now().Add(time.Second) // within the first logout's delay
+	for s.Calls("jsonrpc:/sys/logout") < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 logouts sent while the first waits for its answer: Close logs out one after another",
+				s.Calls("jsonrpc:/sys/logout"))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	<-closed
+	if n := s.LiveSessions(); n != 0 {
+		t.Errorf("%d sessions live after Close", n)
+	}
+}
+
+// TestRootSessionMaxAge: a session past its max age is logged out, not lent again, however
+// short its idle.
+func TestRootSessionMaxAge(t *testing.T) {
+	s := newFake(t)
+	conn := rootClientWith(t, s, func(st *client.Settings) { st.RootSessionIdle, st.RootSessionMaxAge = time.Hour, 100*time.Millisecond })
+	check := func(auth client.Auth) error { return conn.Admins.CheckAdminAccess(context.Background(), auth) }
+	if err := asRoot(t, conn, check); err != nil {
+		t.Fatal(err)
+	}
+	first := s.Handled(rootLogin)
+	time.Sleep(150 * time.Millisecond)
+	if err := asRoot(t, conn, check); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Handled(rootLogin) - first; n != 1 {
+		t.Errorf("%d new root logins after the max age, want 1: the old session was lent again", n)
+	}
+	waitLive(t, s, 0) // the old one is logged out; the new one within its max age
+}
+
+// waitLive waits for s to have n sessions live.
+func waitLive(t *testing.T, s *fortitest.Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.LiveSessions() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions live, want %d", s.LiveSessions(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -323,6 +476,18 @@ func TestRootSessionNoted(t *testing.T) {
 		}
 		if logins := s.Handled(rootLogin); logins != 2 {
 			t.Errorf("%d logins, want 2: one per caller", logins)
+		}
+	})
+	t.Run("idle", func(t *testing.T) {
+		s := newFake(t)
+		var n notes
+		conn := rootClientWith(t, s, func(st *client.Settings) { st.RootSessionNotes, st.RootSessionIdle = &n, 20*time.Millisecond })
+		if err := asRoot(t, conn, check(conn)); err != nil {
+			t.Fatal(err)
+		}
+		waitLive(t, s, 0)
+		if left := n.sessions(); len(left) != 0 {
+			t.Errorf("a session logged out once idle: %d notes left, want none", len(left))
 		}
 	})
 	t.Run("max age", func(t *testing.T) {
