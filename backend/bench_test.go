@@ -223,3 +223,30 @@ func indexOf(tb testing.TB, e *env, name string) int {
 	tb.Fatalf("no product %q", name)
 	return -1
 }
+
+// BenchmarkDynamicAdmin is the creds and the revoke of one dynamic admin (with its session), by
+// each kind of root: the name, password, WAL entry and index record, the add, its read-back and
+// the login as it; then the logout and the delete. A local_user root's session is kept between
+// them, as in a burst of creds.
+func BenchmarkDynamicAdmin(b *testing.B) {
+	for _, root := range []string{"local_user", "api_key"} {
+		b.Run(root, func(b *testing.B) {
+			e := newBenchEnv(b)
+			e.fake.AddADOM("soc")
+			cfg := e.fazLocal()
+			if root == "api_key" {
+				cfg = e.fazKey()
+			}
+			cfg["verify_connection"] = false
+			benchRequest(b, e, logical.UpdateOperation, "config/c", cfg)
+			benchRequest(b, e, logical.UpdateOperation, "roles/r", dynamicRole("c"))
+			b.ReportAllocs()
+			for b.Loop() {
+				l := benchCreds(b, e, "r")
+				if err := e.revoke(l); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -115,13 +115,21 @@ func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credential
 		return "", logical.CodedError(http.StatusConflict, fmt.Sprintf("admin name %q is held by another lease of config %q: "+
 			"the role's username_template makes too few distinct names; add {{random 8}} or more", l.Admin, l.Config))
 	}
+	// The entry and the record go to storage side by side: creds wait one round trip, not two.
+	var recErr error
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		recErr = b.recordAdmin(ctx, s, l)
+	}()
 	id, err := framework.PutWAL(ctx, s, k.name, l.toMap())
-	if err != nil {
-		return "", fmt.Errorf("write WAL: %w", err)
-	}
-	if err := b.recordAdmin(ctx, s, l); err != nil {
-		b.dropNote(ctx, s, l, id)
-		return "", err
+	<-recorded
+	if err != nil || recErr != nil {
+		b.dropNote(ctx, s, l, id) // the record too, written or not: the name is this lease's
+		if err != nil {
+			return "", fmt.Errorf("write WAL: %w", err)
+		}
+		return "", recErr
 	}
 	return id, nil
 }
