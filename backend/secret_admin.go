@@ -116,6 +116,8 @@ func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credential
 			"the role's username_template makes too few distinct names; add {{random 8}} or more", l.Admin, l.Config))
 	}
 	// The entry and the record go to storage side by side: creds wait one round trip, not two.
+	// A plugin killed between them may leave the record alone, of an admin never created: a
+	// config delete finds it gone upstream and forgets it (dropGoneAdmins).
 	var recErr error
 	recorded := make(chan struct{})
 	go func() {

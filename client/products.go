@@ -131,7 +131,7 @@ type Settings struct {
 	RootSessionNotes RootSessionNotes
 	// RootSessionSlots holds one token per live root session: its capacity bounds them, shared
 	// by every client given the same channel (one config's, across its changes); nil for
-	// DefaultRootSessions of the client's own.
+	// DefaultRootSessions of the client's own. Its capacity must be at least 1.
 	RootSessionSlots chan struct{}
 }
 

@@ -100,19 +100,22 @@ func (p *rootPool) lend(ctx context.Context) (*rootSession, error) {
 }
 
 // take returns the session given back last, or nil and a channel closed when one is next kept.
-// None kept is past maxAge: its timer logs it out at maxAge at the latest.
+// One past maxAge (its timer, due then, not run yet) is logged out instead.
 func (p *rootPool) take() (*rootSession, <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := len(p.kept)
-	if n == 0 {
-		return nil, p.wake
+	for n := len(p.kept); n > 0; n = len(p.kept) {
+		rs := p.kept[n-1]
+		p.kept = p.kept[:n-1]
+		rs.timer.Stop() // one that fired already finds rs no longer kept, and leaves it be
+		if time.Since(rs.born) >= p.maxAge {
+			go p.end(rs)
+			continue
+		}
+		rs.lent, rs.reused = true, true
+		return rs, nil
 	}
-	rs := p.kept[n-1]
-	p.kept = p.kept[:n-1]
-	rs.timer.Stop() // one that fired already finds rs no longer kept, and leaves it be
-	rs.lent, rs.reused = true, true
-	return rs, nil
+	return nil, p.wake
 }
 
 // login opens a root session, in a slot the caller holds, and notes it.
@@ -212,11 +215,16 @@ func (p *rootPool) logout(ctx context.Context, rs *rootSession) (alive bool, err
 // (idled out, ended by an admin, a reboot) or its root may lack the rights [fortinet-apis §1]:
 // its logout tells which. One alive was refused on its rights, and the answer stands. One gone
 // did nothing for the call, which is made again in another session: a kept one (which may have
-// ended too, and is tried the same way) or a new one. Neither kind of -11 session is kept.
+// ended too, and is tried the same way) or a new one, whose -11 is the root's rights. A kept
+// session answered -11 is not kept again, either way.
 func (t *adminTable) inRoot(ctx context.Context, auth Auth, call func(Auth) error) error {
 	rs := auth.root
-	if rs == nil {
+	switch {
+	case rs == nil:
 		return call(auth)
+	case rs.sid == "":
+		// Logged out by an earlier call whose new login failed: it holds no slot to free again.
+		return &Error{Op: t.product + ": root auth", Kind: ErrRetryLater, Message: "the root's session ended and no new one could be opened"}
 	}
 	for {
 		err := call(Auth{Session: rs.sid})
@@ -224,7 +232,9 @@ func (t *adminTable) inRoot(ctx context.Context, auth Auth, call func(Auth) erro
 		if !rs.reused || !errors.As(err, &ce) || ce.Code != codeGone {
 			return err
 		}
-		alive, lerr := t.roots.logout(context.WithoutCancel(ctx), rs)
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rootLogoutTimeout)
+		alive, lerr := t.roots.logout(lctx, rs)
+		cancel()
 		rs.sid = "" // logged out, its slot freed: nothing to give back
 		if alive || lerr != nil {
 			return err
