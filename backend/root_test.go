@@ -29,9 +29,7 @@ func TestRootSessionKeptBetweenCreds(t *testing.T) {
 			logins := func() int { return e.fake.Handled("jsonrpc:/sys/login/user") }
 			before := logins()
 			for range 3 {
-				if err := e.revoke(e.creds("r")); err != nil {
-					t.Fatal(err)
-				}
+				e.credsRevoked("r")
 			}
 			if n, live := logins()-before, e.fake.LiveSessionsOf(adminUser); n != 1 || live != 1 {
 				t.Fatalf("3 creds and revokes: %d root logins, %d root sessions live; want 1 and 1, kept", n, live)
@@ -42,9 +40,7 @@ func TestRootSessionKeptBetweenCreds(t *testing.T) {
 				t.Fatalf("after the change, %d root sessions live; want the kept one logged out", live)
 			}
 			if tc.after {
-				if err := e.revoke(e.creds("r")); err != nil {
-					t.Fatal(err)
-				}
+				e.credsRevoked("r")
 				if live := e.fake.LiveSessionsOf(adminUser); live != 1 {
 					t.Errorf("creds after the change: %d root sessions live, want 1, kept", live)
 				}
@@ -67,9 +63,7 @@ func TestRootSessionKeptThenKilled(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := dynamicEnv(t, tc.config, "with_session", false)
-			if err := e.revoke(e.creds("r")); err != nil {
-				t.Fatal(err)
-			}
+			e.credsRevoked("r")
 			all, _ := framework.ListWAL(context.Background(), e.s)
 			if live := e.fake.LiveSessionsOf(adminUser); len(all) != tc.notes || live != tc.notes {
 				t.Fatalf("a config keeping its root sessions: %d WAL entries, %d root sessions live; want %d and %d",
@@ -126,5 +120,13 @@ func TestRootSessionsWithinLoginMax(t *testing.T) {
 			}
 			e.nothingLeft("c")
 		})
+	}
+}
+
+// credsRevoked reads creds of role and revokes them.
+func (e *env) credsRevoked(role string) {
+	e.t.Helper()
+	if err := e.revoke(e.creds(role)); err != nil {
+		e.t.Fatal(err)
 	}
 }
