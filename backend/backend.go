@@ -99,6 +99,7 @@ func newBackend() *backend {
 		roles:         make(map[string]*roleEntry),
 		loginWindows:  make(map[string]*client.LoginWindow),
 		callWindows:   make(map[string]*client.LoginWindow),
+		rootSlots:     make(map[string]chan struct{}),
 		metrics:       newMetrics(),
 		writeLocks:    locksutil.CreateLocks(),
 		rotationLocks: locksutil.CreateLocks(),

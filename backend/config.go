@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
@@ -184,14 +185,19 @@ func (b *backend) callWindow(url string) *client.LoginWindow {
 
 // window returns m's record for url, started on first use; b.windowMu guards every such map.
 func (b *backend) window(m map[string]*client.LoginWindow, url string, start func() *client.LoginWindow) *client.LoginWindow {
-	b.windowMu.Lock()
-	defer b.windowMu.Unlock()
-	w := m[url]
-	if w == nil {
-		w = start()
-		m[url] = w
+	return firstUse(&b.windowMu, m, url, start)
+}
+
+// firstUse returns m[key], made by start on first use; mu guards m.
+func firstUse[V any](mu *sync.Mutex, m map[string]V, key string, start func() V) V {
+	mu.Lock()
+	defer mu.Unlock()
+	v, ok := m[key]
+	if !ok {
+		v = start()
+		m[key] = v
 	}
-	return w
+	return v
 }
 
 func (b *backend) dropConfig(name string) {
@@ -201,15 +207,10 @@ func (b *backend) dropConfig(name string) {
 }
 
 // closeConfig drops config name's cached client and closes it, its kept root sessions logged
-// out before it returns.
+// out before it returns, with those of clients dropped before.
 func (b *backend) closeConfig(name string) {
-	b.mu.Lock()
-	c := b.configs[name]
-	delete(b.configs, name)
-	b.mu.Unlock()
-	if c != nil {
-		c.close()
-	}
+	b.dropConfig(name)
+	b.closing.Wait()
 }
 
 // dropConfigLocked drops config name's cached client, closed in the background: its kept root

@@ -129,15 +129,7 @@ func (b *backend) settling(ctx context.Context, s logical.Storage, name string, 
 // rootSessionsPerConfig, shared by the clients of its every version, so that the sessions a
 // dropped client is still logging out count against its successor's.
 func (b *backend) rootSlotsOf(name string) chan struct{} {
-	b.rootSlotsMu.Lock()
-	defer b.rootSlotsMu.Unlock()
-	if b.rootSlots == nil {
-		b.rootSlots = make(map[string]chan struct{})
-	}
-	ch := b.rootSlots[name]
-	if ch == nil {
-		ch = make(chan struct{}, rootSessionsPerConfig)
-		b.rootSlots[name] = ch
-	}
-	return ch
+	return firstUse(&b.rootSlotsMu, b.rootSlots, name, func() chan struct{} {
+		return make(chan struct{}, rootSessionsPerConfig)
+	})
 }

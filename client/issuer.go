@@ -78,9 +78,9 @@ type Client struct {
 	roots  *rootPool  // the root sessions Admins keeps (FamilySession)
 }
 
-// Close logs out the root sessions the client keeps (a round trip each; a failed one leaves
-// its session to idle out upstream) and drops its idle connections. A root session lent out
-// now is logged out when given back.
+// Close logs out the root sessions the client keeps, all at once within rootLogoutTimeout (one
+// whose logout fails keeps its note, for the successor), and drops its idle connections. A root
+// session lent out now is logged out when given back.
 func (c *Client) Close() {
 	if c.roots != nil {
 		c.roots.close()
