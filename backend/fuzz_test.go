@@ -155,7 +155,7 @@ func FuzzBuildRoleType(f *testing.F) {
 		if r.CredentialType != credDynamicAdmin {
 			return
 		}
-		name, err := renderUsername(r.UsernameTemplate, "fuzz", usernameSample)
+		name, err := renderUsername(r, "fuzz", usernameSample)
 		if err != nil {
 			t.Fatalf("accepted a template that renders no admin name: %v", err)
 		}

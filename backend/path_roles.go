@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/helper/template"
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
@@ -51,6 +52,10 @@ type roleEntry struct {
 	RPCPermit        string   `json:"rpc_permit,omitempty"`
 	WithSession      bool     `json:"with_session,omitempty"`
 	UsernameTemplate string   `json:"username_template,omitempty"` // "" for the default
+
+	// usernames is UsernameTemplate parsed, in a role as the cache holds it (role): parsing
+	// costs more than rendering, and creds render one name each.
+	usernames *template.StringTemplate
 }
 
 func pathRoles(b *backend) []*framework.Path {
@@ -86,7 +91,16 @@ func readRole(ctx context.Context, s logical.Storage, name string) (*roleEntry, 
 
 // role returns the named role, from the cache when it can.
 func (b *backend) role(ctx context.Context, s logical.Storage, name string) (*roleEntry, error) {
-	return cacheThrough(b, b.roles, name, func() (*roleEntry, error) { return readRole(ctx, s, name) })
+	return cacheThrough(b, b.roles, name, func() (*roleEntry, error) {
+		r, err := readRole(ctx, s, name)
+		if r != nil {
+			// A template that does not parse is left for creds to report.
+			if t, err := parseUsernameTemplate(r.UsernameTemplate); err == nil {
+				r.usernames = &t
+			}
+		}
+		return r, err
+	})
 }
 
 func (b *backend) dropRole(name string) {

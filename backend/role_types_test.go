@@ -146,7 +146,7 @@ func TestDefaultUsernameTemplate(t *testing.T) {
 	seen := map[string]bool{}
 	for _, role := range []string{"r", "soc-reader", "a.b.c", strings.Repeat("x", 100)} {
 		for range 50 {
-			name, err := renderUsername("", role, "token")
+			name, err := renderUsername(&roleEntry{}, role, "token")
 			if err != nil {
 				t.Fatalf("role %q: %v", role, err)
 			}
@@ -163,9 +163,31 @@ func TestDefaultUsernameTemplate(t *testing.T) {
 
 func mustRender(t *testing.T, role string) string {
 	t.Helper()
-	name, err := renderUsername("", role, "token")
+	name, err := renderUsername(&roleEntry{}, role, "token")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return name
+}
+
+// The template is parsed once per cached role: a role write drops it with the role, so the
+// next creds render the new template, not the one parsed before.
+func TestUsernameTemplateRewritten(t *testing.T) {
+	e := dynamicEnv(t, (*env).fazLocal, "username_template", `first_{{ random 6 }}`)
+	for _, want := range []string{"first_", "second_"} {
+		if want == "second_" {
+			e.ok(logical.UpdateOperation, "roles/r", map[string]any{"username_template": `second_{{ random 6 }}`})
+		}
+		l := e.creds("r")
+		if name := l.data["username"].(string); !strings.HasPrefix(name, want) {
+			t.Fatalf("username %q, want it to begin %q", name, want)
+		}
+		if r, _ := e.b.role(t.Context(), e.s, "r"); r.usernames == nil {
+			t.Fatal("the cached role holds no parsed template: each creds parses it again")
+		}
+		if err := e.revoke(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.nothingLeft("c")
 }

@@ -46,7 +46,7 @@ func dynamicAdminKind() credentialKind {
 // deleted: at once, or by WAL rollback. The caller holds credsDuringRotation(l.Config).
 func (b *backend) issueAdmin(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
 	k := dynamicAdminKind()
-	name, err := renderUsername(r.UsernameTemplate, l.Role, req.DisplayName)
+	name, err := renderUsername(r, l.Role, req.DisplayName)
 	if err != nil {
 		return logical.ErrorResponse("username_template of role %q %s: fix the role's username_template", l.Role, err), nil
 	}

@@ -46,7 +46,7 @@ func apiUserKind() credentialKind {
 // rollback. The caller holds credsDuringRotation(l.Config).
 func (b *backend) issueAPIUser(ctx context.Context, req *logical.Request, l leaseInternal, c *cachedConfig, r *roleEntry) (*logical.Response, error) {
 	k := apiUserKind()
-	name, err := renderUsername(r.UsernameTemplate, l.Role, req.DisplayName)
+	name, err := renderUsername(r, l.Role, req.DisplayName)
 	if err != nil {
 		return logical.ErrorResponse("username_template of role %q %s: fix the role's username_template", l.Role, err), nil
 	}

@@ -29,12 +29,17 @@ func parseUsernameTemplate(tmpl string) (template.StringTemplate, error) {
 	return template.NewTemplate(template.Template(cmp.Or(tmpl, defaultUsernameTemplate)))
 }
 
-// renderUsername is the admin name tmpl gives for role and the token's displayName: at most
-// client.MaxAdminName characters of A-Za-z0-9_-, or an error that says what it rendered.
-func renderUsername(tmpl, role, displayName string) (string, error) {
-	t, err := parseUsernameTemplate(tmpl)
-	if err != nil {
-		return "", err
+// renderUsername is the admin name r's username template gives for role and the token's
+// displayName: at most client.MaxAdminName characters of A-Za-z0-9_-, or an error that says
+// what it rendered.
+func renderUsername(r *roleEntry, role, displayName string) (string, error) {
+	t := r.usernames
+	if t == nil {
+		parsed, err := parseUsernameTemplate(r.UsernameTemplate)
+		if err != nil {
+			return "", err
+		}
+		t = &parsed
 	}
 	name, err := t.Generate(usernameData{DisplayName: displayName, RoleName: role})
 	if err != nil {
@@ -53,7 +58,7 @@ func renderUsername(tmpl, role, displayName string) (string, error) {
 func checkUsernameTemplate(role, tmpl string) error {
 	seen := map[string]bool{}
 	for range usernameRenders {
-		name, err := renderUsername(tmpl, role, usernameSample)
+		name, err := renderUsername(&roleEntry{UsernameTemplate: tmpl}, role, usernameSample)
 		if err != nil {
 			return fmt.Errorf("username_template: %w", err)
 		}
