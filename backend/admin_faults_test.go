@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"slices"
 
 	"testing"
 	"time"
@@ -82,7 +83,8 @@ func TestDynamicAdminStorageFaults(t *testing.T) {
 		wal      int // entries left, for rollback
 	}{
 		{"WAL write fails", "wal/", "", 0},
-		{"record write fails", adminPrefix, "", 0},
+		// The add went out beside the record; the undo cannot claim the name either (ownAdmin).
+		{"record write fails", adminPrefix, "", 1},
 		{"WAL delete fails at hand-over", "", "wal/", 1}, // undone at once; the entry finds nothing
 		{"WAL and record deletes fail", "", "", 1},
 	} {
@@ -158,42 +160,86 @@ func TestDynamicAdminCallerLeavesMidAdd(t *testing.T) {
 }
 
 // A create the plugin did not live to finish: WAL rollback deletes the admin by the name its
-// entry holds, with the config's root.
+// entry holds, with the config's root, whether or not its record was written beside the add.
 func TestDynamicAdminRolledBackByName(t *testing.T) {
 	for _, config := range []func(*env) map[string]any{(*env).fazLocal, (*env).fazKey} {
-		e := dynamicEnv(t, config)
-		cc, err := e.b.config(context.Background(), e.s, "c")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, _ := e.b.role(context.Background(), e.s, "r")
-		l := newLeaseInternal("c", "r", cc.entry, r)
-		l.CredentialType, l.Admin = credDynamicAdmin, "vault_r_crashed"
-		// As issueAdmin leaves it when the plugin dies right after the add.
-		if _, err := e.b.noteAdmin(context.Background(), e.s, dynamicAdminKind(), l); err != nil {
-			t.Fatal(err)
-		}
-		conn, auth := e.rootOf("c")
-		want, _ := r.admin(l.Admin, "Crash3d-Passw0rd!")
-		if err := conn.Admins.AddAdmin(context.Background(), auth, want); err != nil {
-			t.Fatal(err)
-		}
-		_ = conn.Admins.EndRootAuth(context.Background(), auth)
-		e.b.Cleanup(context.Background())
-		e.restart()
-		rollback(t, e)
-		e.nothingLeft("c")
-		// An entry whose create never reached its record has nothing to delete.
-		l.Admin = "vault_r_neveradded"
-		if _, err := framework.PutWAL(context.Background(), e.s, dynamicAdminKind().name, l.toMap()); err != nil {
-			t.Fatal(err)
-		}
-		e.fake.ResetCalls()
-		rollback(t, e)
-		if n := e.fake.Calls(oneAdmin + l.Admin); n != 0 {
-			t.Fatalf("%d calls to delete an admin never recorded", n)
+		for _, tc := range []struct {
+			name            string
+			added, recorded bool
+			claim           string
+			deletes         int // delete calls rollback makes
+		}{
+			{"killed after the add and its record", true, true, "c1", 1},
+			{"killed after the add, before its record", true, false, "c2", 1},
+			{"killed before the add", false, false, "c3", 1}, // answered gone
+			{"an entry of before claims, never recorded", false, false, "", 0},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e := dynamicEnv(t, config)
+				l, r := e.dynamicLease("c", "r", "vault_r_crashed", tc.claim)
+				conn, auth := e.rootOf("c")
+				add := func() error {
+					want, _ := r.admin(l.Admin, "Crash3d-Passw0rd!")
+					return conn.Admins.AddAdmin(context.Background(), auth, want)
+				}
+				// As issueAdmin leaves it when the plugin dies at that point.
+				n, err := e.b.noteAdmin(context.Background(), e.s, dynamicAdminKind(), l)
+				switch {
+				case err == nil && tc.recorded:
+					err = n.create(add)
+				case err == nil && tc.added:
+					err = add()
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.b.Cleanup(context.Background())
+				e.restart()
+				e.fake.ResetCalls()
+				rollback(t, e)
+				if got := e.fake.Calls(oneAdmin + l.Admin); got != tc.deletes {
+					t.Fatalf("%d calls to delete the admin, want %d", got, tc.deletes)
+				}
+				e.nothingLeft("c")
+			})
 		}
 	}
+}
+
+// dynamicLease is the lease data creds of role on config would note for an admin called admin,
+// with claim, and the role.
+func (e *env) dynamicLease(config, role, admin, claim string) (leaseInternal, *roleEntry) {
+	e.t.Helper()
+	cc, err := e.b.config(context.Background(), e.s, config)
+	if err != nil || cc == nil {
+		e.t.Fatalf("config %s: %v", config, err)
+	}
+	r, _ := e.b.role(context.Background(), e.s, role)
+	l := newLeaseInternal(config, role, cc.entry, r)
+	l.CredentialType, l.Admin, l.Claim = credDynamicAdmin, admin, claim
+	return l, r
+}
+
+// The WAL entry of a create that found its name held by another lease, left by a plugin killed
+// before it dropped it, deletes nothing: the holder's record is of another claim. The holder's
+// revoke still deletes its admin.
+func TestDynamicAdminRollbackLeavesTheHolder(t *testing.T) {
+	e := dynamicEnv(t, (*env).fazLocal)
+	held := e.creds("r")
+	name := held.data["username"].(string)
+	l, _ := e.dynamicLease("c", "r", name, "another")
+	if _, err := framework.PutWAL(context.Background(), e.s, dynamicAdminKind().name, l.toMap()); err != nil {
+		t.Fatal(err)
+	}
+	e.restart()
+	rollback(t, e)
+	if !slices.Contains(e.made(), name) || len(e.recorded("c")) != 1 {
+		t.Fatalf("rollback of another claim's entry deleted the holder's admin %q: admins %v, records %v", name, e.made(), e.recorded("c"))
+	}
+	if err := e.revoke(held); err != nil {
+		t.Fatal(err)
+	}
+	e.nothingLeft("c")
 }
 
 // A failure once the add was sent, where the delete works, deletes the admin before creds

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
+	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
@@ -16,12 +17,16 @@ import (
 // cannot hold one: root passwords rotate, and a copy in every lease would be one more place for
 // a root secret to leak. So revoke, renew and WAL rollback use the config's root as it is now
 // (rotation-safe), and the engine keeps this index of the admins it created, per config: a
-// record written before the add is sent and removed once the admin is deleted. While a config
-// has records, deleting it, or a write that moves it to another URL or to an auth method that
-// cannot manage admins, is refused, naming the admins and how to revoke their leases. So
-// whatever happens to roles and configs, a lease's config still reaches its admin; and a revoke
-// that finds no record has nothing to delete: the create never got as far as the add, or the
-// admin was deleted already.
+// record written beside the add (creds hand over no lease before it is written) and removed once
+// the admin is deleted. While a config has records, or WAL entries of creds that did not finish
+// (a plugin killed mid-add may have written no record), deleting it, or a write that moves it to
+// another URL or to an auth method that cannot manage admins, is refused, naming the admins and
+// how to revoke their leases. So whatever happens to roles and configs, a lease's config still
+// reaches its admin.
+//
+// Each record holds its creds' claim, random, which the lease and the WAL entry hold too: an end
+// (revoke, undo, rollback) deletes only its own admin, never another lease's of the same name
+// (ownAdmin).
 
 // adminPrefix is where the index lives: admins/<config>/<admin>.
 const adminPrefix = "admins/"
@@ -29,14 +34,15 @@ const adminPrefix = "admins/"
 // adminRecord is an admin the engine created through a config and has not deleted yet.
 type adminRecord struct {
 	Role      string `json:"role"`
-	CreatedAt int64  `json:"created_at"` // UNIX seconds
+	CreatedAt int64  `json:"created_at"`      // UNIX seconds
+	Claim     string `json:"claim,omitempty"` // the lease's (leaseInternal.Claim)
 }
 
 func adminKey(config, admin string) string { return adminPrefix + config + "/" + admin }
 
-// recordAdmin notes, before it is created, the admin of lease l.
+// recordAdmin notes the admin of lease l, with its claim.
 func (b *backend) recordAdmin(ctx context.Context, s logical.Storage, l leaseInternal) error {
-	e, err := logical.StorageEntryJSON(adminKey(l.Config, l.Admin), adminRecord{Role: l.Role, CreatedAt: time.Now().Unix()})
+	e, err := logical.StorageEntryJSON(adminKey(l.Config, l.Admin), adminRecord{Role: l.Role, CreatedAt: time.Now().Unix(), Claim: l.Claim})
 	if err == nil {
 		err = s.Put(ctx, e)
 	}
@@ -46,13 +52,48 @@ func (b *backend) recordAdmin(ctx context.Context, s logical.Storage, l leaseInt
 	return nil
 }
 
-// adminRecorded reports whether config's admin is in the index.
-func (b *backend) adminRecorded(ctx context.Context, s logical.Storage, config, admin string) (bool, error) {
+// adminRecordOf is config's record of admin, or nil when the index has none.
+func (b *backend) adminRecordOf(ctx context.Context, s logical.Storage, config, admin string) (*adminRecord, error) {
 	e, err := s.Get(ctx, adminKey(config, admin))
-	if err != nil {
-		return false, fmt.Errorf("read the record of admin %q: %w", admin, err)
+	if err != nil || e == nil {
+		if err != nil {
+			return nil, fmt.Errorf("read the record of admin %q: %w", admin, err)
+		}
+		return nil, nil
 	}
-	return e != nil, nil
+	var r adminRecord
+	if err := e.DecodeJSON(&r); err != nil {
+		return nil, fmt.Errorf("decode the record of admin %q: %w", admin, err)
+	}
+	return &r, nil
+}
+
+// ownAdmin is the config that manages lease l's admin (or api-user: what, for errors), or nil
+// when the lease has none left to delete. The admin is l's own to delete when its record holds
+// l's claim; and when there is none while l has a claim, the config still manages it: its create
+// may have been cut short after the add, before its record was written (noteAdmin). The record
+// is then written, so that no creds takes the name while l's end deletes it. A record of another
+// claim is another lease's admin of the same name: l's is gone. A lease of before claims without
+// a record never got as far as the add, or its admin is gone.
+func (b *backend) ownAdmin(ctx context.Context, s logical.Storage, l leaseInternal, what string, manages func(*configEntry) error) (*cachedConfig, error) {
+	unlock := b.admins.Lock(adminKey(l.Config, l.Admin))
+	defer unlock()
+	rec, err := b.adminRecordOf(ctx, s, l.Config, l.Admin)
+	switch {
+	case err != nil:
+		return nil, err
+	case rec != nil && rec.Claim != l.Claim, rec == nil && l.Claim == "":
+		return nil, nil
+	case rec != nil:
+		return b.managingConfig(ctx, s, l, what, manages)
+	}
+	c, err := b.config(ctx, s, l.Config)
+	if err != nil || c == nil || !l.managedBy(c.entry, manages) {
+		// No record, and no config: the admin was deleted and forgotten before the config went
+		// (config writes refuse while a WAL entry may hold one unrecorded).
+		return nil, err
+	}
+	return c, b.recordAdmin(ctx, s, l)
 }
 
 // forgetAdmin removes config's admin from the index, once it is gone upstream.
@@ -93,13 +134,43 @@ func (b *backend) recordedAdmins(ctx context.Context, s logical.Storage, config 
 	return out, nil
 }
 
-// adminsKeep refuses, while config name has admins in the index, to do what would take their
-// root away (what: "delete the config"). Records of admins gone upstream (deleted by hand after
-// their lease was force-revoked, say) are dropped first. The caller holds pauseCreds(name) and
-// the config's write lock, so no creds add to them meanwhile.
+// unrecordedAdmins lists the admins of config name that WAL entries hold and the index does
+// not: of creds cut short between the add and its record (noteAdmin), until rollback ends them.
+func (b *backend) unrecordedAdmins(ctx context.Context, s logical.Storage, name string, recorded []recordedAdmin) ([]recordedAdmin, error) {
+	ids, err := framework.ListWAL(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("list WAL entries: %w", err)
+	}
+	var out []recordedAdmin
+	for _, id := range ids {
+		e, err := framework.GetWAL(ctx, s, id)
+		if err != nil {
+			return nil, fmt.Errorf("read WAL entry: %w", err)
+		}
+		if e == nil {
+			continue
+		}
+		l, err := decodeLease(e.Data)
+		if err != nil || l.Config != name || l.Admin == "" ||
+			slices.ContainsFunc(recorded, func(a recordedAdmin) bool { return a.name == l.Admin }) {
+			continue
+		}
+		out = append(out, recordedAdmin{name: l.Admin, adminRecord: adminRecord{Role: l.Role, CreatedAt: l.IssuedAt, Claim: l.Claim}})
+	}
+	return out, nil
+}
+
+// adminsKeep refuses, while config name has admins in the index or in WAL entries, to do what
+// would take their root away (what: "delete the config"). Those gone upstream (deleted by hand
+// after their lease was force-revoked, say, or never created) are dropped first. The caller
+// holds pauseCreds(name) and the config's write lock, so no creds add to them meanwhile.
 func (b *backend) adminsKeep(ctx context.Context, s logical.Storage, mount, name, what string) error {
 	live, err := b.recordedAdmins(ctx, s, name)
-	if err != nil || len(live) == 0 {
+	if err != nil {
+		return err
+	}
+	unrecorded, err := b.unrecordedAdmins(ctx, s, name, live)
+	if live = append(live, unrecorded...); err != nil || len(live) == 0 {
 		return err
 	}
 	live, checkErr := b.dropGoneAdmins(ctx, s, name, live)
@@ -120,6 +191,9 @@ func (b *backend) adminsKeep(ctx context.Context, s logical.Storage, mount, name
 	msg := fmt.Sprintf("config %q has %d admin(s) or api-user(s) that the engine created upstream and has not deleted yet (%s): "+
 		"their leases need this config's root to delete them, so it cannot %s until they are revoked: %s",
 		name, len(live), strings.Join(names, ", "), what, strings.Join(roles, "; "))
+	if n := countFunc(live, func(a recordedAdmin) bool { return slices.Contains(unrecorded, a) }); n > 0 {
+		msg += fmt.Sprintf(" (%d of them from creds cut short, with no lease: WAL rollback deletes them within %s)", n, walMinAge()+time.Minute)
+	}
 	if checkErr != nil {
 		msg += fmt.Sprintf(" (whether they still exist upstream could not be checked: %s)", checkErr)
 	}
@@ -171,4 +245,15 @@ func (b *backend) adminLookup(ctx context.Context, name string, c *cachedConfig)
 		_, err := c.conn.Admins.GetAdmin(ctx, auth, admin)
 		return err
 	}, end, nil
+}
+
+// countFunc counts the elements of s that f reports.
+func countFunc[T any](s []T, f func(T) bool) int {
+	n := 0
+	for _, v := range s {
+		if f(v) {
+			n++
+		}
+	}
+	return n
 }

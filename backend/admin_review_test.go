@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
-// A name another live lease holds is refused before anything is written: its record stays,
+// A name another live lease holds is refused, nothing of the refused creds left: its record stays,
 // and its revoke still deletes its admin. (A template this poor is refused at role write;
 // it is put in storage here as a careless writer's would be.)
 func TestDynamicAdminNameHeldByAnotherLease(t *testing.T) {
@@ -22,6 +22,9 @@ func TestDynamicAdminNameHeldByAnotherLease(t *testing.T) {
 	e.b.dropRole("r")
 	first := e.creds("r")
 	e.fails(logical.ReadOperation, "creds/r", nil, `"same" is held by another lease`, "username_template")
+	if ids, _ := e.adminWAL(); len(ids) != 0 {
+		t.Fatalf("%d WAL entries left by the refused creds, whose rollback would look for the name", len(ids))
+	}
 	if err := e.revoke(first); err != nil {
 		t.Fatal(err)
 	}

@@ -112,6 +112,31 @@ func TestConfigDeleteForgetsGoneAdmins(t *testing.T) {
 	e.ok(logical.DeleteOperation, "config/c", nil)
 }
 
+// An admin of creds cut short between its add and its record (a plugin killed there) is in no
+// record, only in its WAL entry: the config is not deleted while it lives, and once rollback has
+// deleted it, it is.
+func TestConfigDeleteWaitsForUnrecordedAdmins(t *testing.T) {
+	e := dynamicEnv(t, (*env).fazLocal)
+	l, r := e.dynamicLease("c", "r", "vault_r_unrecorded", "claim")
+	if _, err := e.b.noteAdmin(context.Background(), e.s, dynamicAdminKind(), l); err != nil {
+		t.Fatal(err)
+	}
+	conn, auth := e.rootOf("c")
+	want, _ := r.admin(l.Admin, "Unrec0rded-Passw0rd!")
+	if err := conn.Admins.AddAdmin(context.Background(), auth, want); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Admins.EndRootAuth(context.Background(), auth)
+	e.restart()
+	e.ok(logical.DeleteOperation, "roles/r", nil)
+	e.fails(logical.DeleteOperation, "config/c", nil, l.Admin, "1 of them from creds cut short", "WAL rollback")
+	rollback(t, e)
+	e.ok(logical.DeleteOperation, "config/c", nil)
+	if m := e.made(); len(m) != 0 {
+		t.Fatalf("admins %v left", m)
+	}
+}
+
 // A config write that would leave its roles with a credential type it cannot serve is refused,
 // naming them.
 func TestConfigWriteKeepsItsRolesServed(t *testing.T) {

@@ -24,7 +24,10 @@ type leaseInternal struct {
 	CredentialType string `json:"credential_type,omitempty"`
 
 	// The credential.
-	Admin       string `json:"admin,omitempty"` // the dynamic admin's name (its password is not kept)
+	Admin string `json:"admin,omitempty"` // the dynamic admin's name (its password is not kept)
+	// Claim is the admin's claim on its name, random per creds, which its record in the admin
+	// index repeats (admin_index.go); "" in leases of before claims.
+	Claim       string `json:"claim,omitempty"`
 	Session     string `json:"session,omitempty"`
 	AccessToken string `json:"access_token,omitempty"`
 	ExpiresAt   int64  `json:"expires_at,omitempty"` // UNIX seconds; 0 when unknown
@@ -99,6 +102,7 @@ func (l leaseInternal) toMap() map[string]any {
 	num("request_timeout", l.RequestTimeout)
 	str("credential_type", l.CredentialType)
 	str("admin", l.Admin)
+	str("claim", l.Claim)
 	str("session", l.Session)
 	str("access_token", l.AccessToken)
 	num("expires_at", l.ExpiresAt)

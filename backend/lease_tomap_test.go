@@ -14,7 +14,7 @@ func TestLeaseToMapMatchesJSON(t *testing.T) {
 		endpoint: endpoint{Type: "fortianalyzer", AuthMethod: "local_user", URL: "https://h",
 			AuthURL: "https://a", ClientID: "id", CACert: "pem", TLSServerName: "n", TLSSkipVerify: true,
 			RequestTimeout: 30},
-		CredentialType: "dynamic_admin", Admin: "a",
+		CredentialType: "dynamic_admin", Admin: "a", Claim: "k",
 		Session: "s", AccessToken: "t", ExpiresAt: 1, Shared: true, APIID: "api", Take: "k",
 		IssuedAt: 2, Instance: "i", RenewProbe: "cli_status", TTL: 3, MaxTTL: 4,
 	}

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -59,15 +60,16 @@ func (b *backend) issueAdmin(ctx context.Context, req *logical.Request, l leaseI
 		return nil, fmt.Errorf("role %q: %w", l.Role, err)
 	}
 	// The probe verify_connection learnt is the root's; this admin's profile is the role's.
-	l.CredentialType, l.Admin, l.RenewProbe = credDynamicAdmin, name, ""
+	l.CredentialType, l.Admin, l.Claim, l.RenewProbe = credDynamicAdmin, name, rand.Text(), ""
 	var id string
 	err = b.withRoot(ctx, req.Storage, l.Config, c, func(root *cachedConfig, auth client.Auth) error {
 		c = root // as a settled rotation left it
-		var err error
-		if id, err = b.noteAdmin(ctx, req.Storage, k, l); err != nil {
+		n, err := b.noteAdmin(ctx, req.Storage, k, l)
+		if err != nil {
 			return err
 		}
-		return b.createAdmin(ctx, c, auth, want)
+		id = n.id
+		return n.create(func() error { return b.createAdmin(ctx, c, auth, want) })
 	})
 	switch {
 	case errors.Is(err, client.ErrExists):
@@ -96,44 +98,72 @@ func (b *backend) issueAdmin(ctx context.Context, req *logical.Request, l leaseI
 	return b.handOver(ctx, req, k, l, resp, id)
 }
 
-// noteAdmin writes, before the admin is created, the WAL entry that deletes it by name unless
-// the lease takes it over, then its record in the admin index (admin_index.go), and returns the
-// entry's id. A caller gone already gets nothing created.
-func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credentialKind, l leaseInternal) (string, error) {
+// noteAdmin begins the create of lease l's admin (or api-user), l.Claim set: it writes the WAL
+// entry that deletes the admin by name unless the lease takes it over, and returns it with the
+// name held for the record to come (adminNote.create). A name another lease holds is refused,
+// nothing left written. A caller gone already gets nothing created.
+func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credentialKind, l leaseInternal) (*adminNote, error) {
 	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("request ended before admin %q was created: %w", l.Admin, err)
+		return nil, fmt.Errorf("request ended before admin %q was created: %w", l.Admin, err)
 	}
 	ctx = context.WithoutCancel(ctx)
-	// The record is this lease's alone: a name another lease holds is refused before anything
-	// is written, or its record would go with this request's, and its revoke find nothing to end.
-	unlock := b.lockWrites(adminKey(l.Config, l.Admin))
-	defer unlock()
-	switch taken, err := b.adminRecorded(ctx, s, l.Config, l.Admin); {
-	case err != nil:
-		return "", err
-	case taken:
-		return "", logical.CodedError(http.StatusConflict, fmt.Sprintf("admin name %q is held by another lease of config %q: "+
-			"the role's username_template makes too few distinct names; add {{random 8}} or more", l.Admin, l.Config))
-	}
-	// The entry and the record go to storage side by side: creds wait one round trip, not two.
-	// A plugin killed between them may leave the record alone, of an admin never created: a
-	// config delete finds it gone upstream and forgets it (dropGoneAdmins).
-	var recErr error
-	recorded := make(chan struct{})
+	unlock := b.admins.Lock(adminKey(l.Config, l.Admin))
+	// The check and the entry go to storage side by side: creds wait one round trip, not two. An
+	// entry left by a plugin killed before it was dropped finds the holder's record, of another
+	// claim, and deletes nothing (ownAdmin).
+	var held *adminRecord
+	var heldErr error
+	checked := make(chan struct{})
 	go func() {
-		defer close(recorded)
-		recErr = b.recordAdmin(ctx, s, l)
+		defer close(checked)
+		held, heldErr = b.adminRecordOf(ctx, s, l.Config, l.Admin)
 	}()
 	id, err := framework.PutWAL(ctx, s, k.name, l.toMap())
-	<-recorded
-	if err != nil || recErr != nil {
-		b.dropNote(ctx, s, l, id) // the record too, written or not: the name is this lease's
-		if err != nil {
-			return "", fmt.Errorf("write WAL: %w", err)
-		}
-		return "", recErr
+	<-checked
+	if err == nil && (heldErr != nil || held != nil) {
+		b.dropEntry(ctx, s, l, id)
 	}
-	return id, nil
+	switch {
+	case err != nil:
+		err = fmt.Errorf("write WAL: %w", err)
+	case heldErr != nil:
+		err = heldErr
+	case held != nil:
+		err = logical.CodedError(http.StatusConflict, fmt.Sprintf("admin name %q is held by another lease of config %q: "+
+			"the role's username_template makes too few distinct names; add {{random 8}} or more", l.Admin, l.Config))
+	}
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return &adminNote{b: b, ctx: ctx, s: s, l: l, id: id, unlock: unlock}, nil
+}
+
+// adminNote is an admin's create under way: its WAL entry (id), written, and its name, held
+// until its record is written.
+type adminNote struct {
+	b      *backend
+	ctx    context.Context
+	s      logical.Storage
+	l      leaseInternal
+	id     string
+	unlock func()
+}
+
+// create runs add beside the admin's record in the index, the lease's claim on its name: the
+// record does not wait for the add, nor the add for the record. It answers add's error, or else
+// the record's; either way the WAL entry covers the admin.
+func (n *adminNote) create(add func() error) error {
+	recorded := make(chan error, 1)
+	go func() {
+		defer n.unlock()
+		recorded <- n.b.recordAdmin(n.ctx, n.s, n.l)
+	}()
+	err := add()
+	if recErr := <-recorded; err == nil {
+		err = recErr
+	}
+	return err
 }
 
 // dropNote drops the WAL entry id and the index record of an admin that was never created.
@@ -142,10 +172,12 @@ func (b *backend) dropNote(ctx context.Context, s logical.Storage, l leaseIntern
 	if err := b.forgetAdmin(ctx, s, l.Config, l.Admin); err != nil {
 		b.Logger().Warn("could not drop the record of an admin never created; a config delete checks upstream for it", "config", l.Config, "error", err)
 	}
-	if id == "" {
-		return
-	}
-	if err := framework.DeleteWAL(ctx, s, id); err != nil {
+	b.dropEntry(ctx, s, l, id)
+}
+
+// dropEntry drops the WAL entry id of an admin that was never created.
+func (b *backend) dropEntry(ctx context.Context, s logical.Storage, l leaseInternal, id string) {
+	if err := framework.DeleteWAL(context.WithoutCancel(ctx), s, id); err != nil {
 		b.Logger().Warn("could not drop the WAL entry of an admin never created; rollback will find nothing to do", "config", l.Config, "error", err)
 	}
 }
@@ -221,20 +253,17 @@ func (b *backend) revokeAdmin(ctx context.Context, s logical.Storage, l leaseInt
 	return b.endAdmin(ctx, s, l)
 }
 
-// endAdmin logs the lease's session out, if any, and deletes its admin, with its config's root
-// as it is now. An admin not in the index was never created, or is gone already; one gone
-// upstream counts as deleted. The caller holds credsDuringRotation(l.Config).
+// endAdmin logs the lease's session out, if any, and deletes its admin, when it is the lease's
+// own (ownAdmin), with its config's root as it is now; one gone upstream counts as deleted. The
+// caller holds credsDuringRotation(l.Config).
 func (b *backend) endAdmin(ctx context.Context, s logical.Storage, l leaseInternal) error {
 	if l.Session != "" {
 		if err := b.logout(ctx, s, l); err != nil {
 			return err
 		}
 	}
-	if ok, err := b.adminRecorded(ctx, s, l.Config, l.Admin); err != nil || !ok {
-		return err
-	}
-	c, err := b.adminConfig(ctx, s, l)
-	if err != nil {
+	c, err := b.ownAdmin(ctx, s, l, "admin", managesAdmins)
+	if err != nil || c == nil {
 		return err
 	}
 	err = b.withRoot(ctx, s, l.Config, c, func(c *cachedConfig, auth client.Auth) error {
@@ -261,11 +290,17 @@ func (b *backend) managingConfig(ctx context.Context, s logical.Storage, l lease
 	if err != nil {
 		return nil, err
 	}
-	if c == nil || c.entry.Type != l.Type || c.entry.URL != l.URL || manages(c.entry) != nil {
+	if c == nil || !l.managedBy(c.entry, manages) {
 		return nil, fmt.Errorf("config %q is gone or no longer manages the %ss of %s, where %s %q lives: "+
 			"delete that %s there by hand", l.Config, what, l.URL, what, l.Admin, what)
 	}
 	return c, nil
+}
+
+// managedBy reports whether config c still manages l's admin or api-user: where it lives, by
+// a root that may (manages answers nil).
+func (l leaseInternal) managedBy(c *configEntry, manages func(*configEntry) error) bool {
+	return c.Type == l.Type && c.URL == l.URL && manages(c) == nil
 }
 
 // adminRenew extends the lease while its admin exists upstream and, with a session, while that

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -61,13 +62,17 @@ func (b *backend) issueAPIUser(ctx context.Context, req *logical.Request, l leas
 	expiry := keyExpiryMinutes(maxTTL)
 	// Set before the key is made, so no later than the key's own expiry, where it has one.
 	l.ExpiresAt = time.Now().Add(time.Duration(expiry) * time.Minute).Unix()
-	l.CredentialType, l.Admin, l.RenewProbe = credAPIUser, name, ""
-	id, err := b.noteAdmin(ctx, req.Storage, k, l)
+	l.CredentialType, l.Admin, l.Claim, l.RenewProbe = credAPIUser, name, rand.Text(), ""
+	n, err := b.noteAdmin(ctx, req.Storage, k, l)
 	if err != nil {
 		return nil, err
 	}
-	c, err = b.settling(ctx, req.Storage, l.Config, c, func(c *cachedConfig) error {
-		return c.conn.APIUsers.CreateAPIUser(ctx, want)
+	id := n.id
+	err = n.create(func() (err error) {
+		c, err = b.settling(ctx, req.Storage, l.Config, c, func(c *cachedConfig) error {
+			return c.conn.APIUsers.CreateAPIUser(ctx, want)
+		})
+		return err
 	})
 	if errors.Is(err, client.ErrExists) {
 		// Never this engine's: each create is sent under a name of its own.
@@ -142,15 +147,12 @@ func (b *backend) revokeAPIUser(ctx context.Context, s logical.Storage, l leaseI
 	return b.endAPIUser(ctx, s, l)
 }
 
-// endAPIUser deletes the lease's api-user, and its key with it, with its config's root key as
-// it is now. One not in the index was never created, or is gone already; one gone upstream
-// counts as deleted. The caller holds credsDuringRotation(l.Config).
+// endAPIUser deletes the lease's api-user, and its key with it, when it is the lease's own
+// (ownAdmin), with its config's root key as it is now; one gone upstream counts as deleted. The
+// caller holds credsDuringRotation(l.Config).
 func (b *backend) endAPIUser(ctx context.Context, s logical.Storage, l leaseInternal) error {
-	if ok, err := b.adminRecorded(ctx, s, l.Config, l.Admin); err != nil || !ok {
-		return err
-	}
-	c, err := b.apiUserConfig(ctx, s, l)
-	if err != nil {
+	c, err := b.ownAdmin(ctx, s, l, "api-user", fitsAPIUser)
+	if err != nil || c == nil {
 		return err
 	}
 	_, err = b.settling(ctx, s, l.Config, c, func(c *cachedConfig) error {

@@ -215,7 +215,8 @@ func TestAPIUserStorageFaults(t *testing.T) {
 		wal      int // entries left, for rollback
 	}{
 		{"WAL write fails", "wal/", "", 0},
-		{"record write fails", adminPrefix, "", 0},
+		// The create went out beside the record; the undo cannot claim the name either (ownAdmin).
+		{"record write fails", adminPrefix, "", 1},
 		{"WAL delete fails at hand-over", "", "wal/", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -274,37 +275,53 @@ func TestAPIUserCallerLeavesMidCreate(t *testing.T) {
 	}
 }
 
-// A create the plugin did not live to finish: WAL rollback deletes the api-user by the name its
-// entry holds, with the config's key; an entry whose record was never written deletes nothing.
+// A create the plugin did not live to finish, before or after its record was written beside it:
+// WAL rollback deletes the api-user by the name its entry holds, with the config's key. An entry
+// of before claims whose record was never written deletes nothing.
 func TestAPIUserRolledBackByName(t *testing.T) {
-	e := fgtEnv(t)
-	cc, err := e.b.config(context.Background(), e.s, "c")
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name      string
+		recorded  bool
+		claim     string
+		deletes   int
+		createsIt bool
+	}{
+		{"killed after the create and its record", true, "c1", 1, true},
+		{"killed after the create, before its record", false, "c2", 1, true},
+		{"an entry of before claims, never recorded", false, "", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := fgtEnv(t)
+			cc, err := e.b.config(context.Background(), e.s, "c")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _ := e.b.role(context.Background(), e.s, "r")
+			l := newLeaseInternal("c", "r", cc.entry, r)
+			l.CredentialType, l.Admin, l.Claim = credAPIUser, "vault_r_crashed", tc.claim
+			create := func() error {
+				want, _ := r.apiUser(l.Admin, "crashed")
+				return cc.conn.APIUsers.CreateAPIUser(context.Background(), want)
+			}
+			n, err := e.b.noteAdmin(context.Background(), e.s, apiUserKind(), l)
+			switch {
+			case err == nil && tc.recorded:
+				err = n.create(create)
+			case err == nil && tc.createsIt:
+				err = create()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.restart()
+			e.fake.ResetCalls()
+			rollback(t, e)
+			if got := e.fake.Calls(fosUsers + "/" + l.Admin); got != tc.deletes {
+				t.Fatalf("%d calls to delete the api-user, want %d", got, tc.deletes)
+			}
+			e.noAPIUserLeft("c")
+		})
 	}
-	r, _ := e.b.role(context.Background(), e.s, "r")
-	l := newLeaseInternal("c", "r", cc.entry, r)
-	l.CredentialType, l.Admin = credAPIUser, "vault_r_crashed"
-	if _, err := e.b.noteAdmin(context.Background(), e.s, apiUserKind(), l); err != nil {
-		t.Fatal(err)
-	}
-	want, _ := r.apiUser(l.Admin, "crashed")
-	if err := cc.conn.APIUsers.CreateAPIUser(context.Background(), want); err != nil {
-		t.Fatal(err)
-	}
-	e.restart()
-	rollback(t, e)
-	e.noAPIUserLeft("c")
-	l.Admin = "vault_r_nevermade"
-	if _, err := framework.PutWAL(context.Background(), e.s, apiUserKind().name, l.toMap()); err != nil {
-		t.Fatal(err)
-	}
-	e.fake.ResetCalls()
-	rollback(t, e)
-	if n := e.fake.Calls(fosUsers + "/" + l.Admin); n != 0 {
-		t.Fatalf("%d calls to delete an api-user never recorded", n)
-	}
-	e.noAPIUserLeft("c")
 }
 
 // An api-user deleted outside Vault: renew refuses, saying so; revoke counts it as deleted.
