@@ -145,7 +145,7 @@ type rpcItem struct {
 // rpcInOnePass reads, in one decode, an answer whose result is a list of objects, the first
 // with a status and a numeric code; ok is false for any other answer, which rpcInSteps reads.
 func rpcInOnePass(body []byte) (res *RPCResult, ok bool) {
-	if !oneResultKey(body) {
+	if !resultList(body) {
 		return nil, false
 	}
 	var v rpcAnswer
@@ -160,24 +160,34 @@ func rpcInOnePass(body []byte) (res *RPCResult, ok bool) {
 	return res, true
 }
 
-// oneResultKey reports whether body cannot hold two keys that encoding/json reads as "result"
-// (it matches a key without regard to case, after unescaping, with ſ for s). Of two lists, the
-// decode reads the second into the items it made for the first (encoding/json reuses a slice's
-// elements), keeping the first's fields where the second has none, while rpcInSteps reads the
-// last list alone. The test errs towards no: any \u escape or ſ, or the letters twice in any
-// case, anywhere in the body.
-func oneResultKey(body []byte) bool {
+// resultList reports whether body's result is a list, at a glance, and whether body cannot
+// hold two keys that encoding/json reads as "result" (it matches a key without regard to case,
+// after unescaping, with ſ for s). Of two lists, the decode reads the second into the items it
+// made for the first (encoding/json reuses a slice's elements), keeping the first's fields where
+// the second has none, while rpcInSteps reads the last list alone. It errs towards no: any \u
+// escape or ſ, or the letters twice in any case, anywhere in the body.
+func resultList(body []byte) bool {
 	if bytes.Contains(body, []byte(`\u`)) || bytes.Contains(body, []byte("ſ")) {
 		return false
 	}
 	const key = "result"
-	n := 0
+	at := -1
 	for i := 0; i+len(key) <= len(body); i++ {
 		if body[i]|0x20 == key[0] && asciiFold(body[i:i+len(key)], key) {
-			n++
+			if at >= 0 {
+				return false
+			}
+			at = i
 		}
 	}
-	return n <= 1
+	if at < 0 {
+		return false
+	}
+	// The letters once, and the answer has a result: they are its key, which a list follows.
+	rest, ok := bytes.CutPrefix(body[at+len(key):], []byte(`"`))
+	rest, colon := bytes.CutPrefix(bytes.TrimLeft(rest, " \t\r\n"), []byte(":"))
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	return ok && colon && len(rest) > 0 && rest[0] == '['
 }
 
 // asciiFold reports whether b is s, a lower-case ASCII word, in any case.
