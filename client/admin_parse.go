@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"math/bits"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -48,8 +48,8 @@ func trustHostSlots(hosts []netip.Prefix) map[string]string {
 	return slots
 }
 
-func host4Field(i int) string { return fmt.Sprintf("trusthost%d", i) }
-func host6Field(i int) string { return fmt.Sprintf("ipv6_trusthost%d", i) }
+func host4Field(i int) string { return "trusthost" + strconv.Itoa(i) }
+func host6Field(i int) string { return "ipv6_trusthost" + strconv.Itoa(i) }
 
 // formatHost4 spells an IPv4 prefix "<ip> <mask>".
 func formatHost4(p netip.Prefix) string {
