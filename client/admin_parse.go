@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"math/bits"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -48,8 +48,8 @@ func trustHostSlots(hosts []netip.Prefix) map[string]string {
 	return slots
 }
 
-func host4Field(i int) string { return fmt.Sprintf("trusthost%d", i) }
-func host6Field(i int) string { return fmt.Sprintf("ipv6_trusthost%d", i) }
+func host4Field(i int) string { return "trusthost" + strconv.Itoa(i) }
+func host6Field(i int) string { return "ipv6_trusthost" + strconv.Itoa(i) }
 
 // formatHost4 spells an IPv4 prefix "<ip> <mask>".
 func formatHost4(p netip.Prefix) string {
@@ -114,73 +114,84 @@ func ParseAdmin(data []byte) (*Admin, error) {
 	return a, nil
 }
 
-// adminObject is data's one object, its fields raw.
-func adminObject(data []byte) (map[string]json.RawMessage, error) {
+// adminObject is data's one object, read in one decode. Numbers stay json.Number, which no
+// field takes: as float64, one out of range (1e400) in any field would fail the whole answer.
+func adminObject(data []byte) (map[string]any, error) {
 	data = bytes.TrimSpace(data)
-	if len(data) > 0 && data[0] == '[' {
-		var list []json.RawMessage
-		if json.Unmarshal(data, &list) != nil || len(list) != 1 {
-			return nil, &adminFieldError{"admin", notObject}
-		}
-		data = bytes.TrimSpace(list[0])
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil || dec.InputOffset() != int64(len(data)) {
+		return nil, &adminFieldError{"admin", notObject}
 	}
-	var obj map[string]json.RawMessage
-	if len(data) == 0 || data[0] != '{' || json.Unmarshal(data, &obj) != nil {
+	if list, ok := v.([]any); ok && len(list) == 1 {
+		v = list[0]
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
 		return nil, &adminFieldError{"admin", notObject}
 	}
 	return obj, nil
 }
 
-// isNull reports whether raw is absent or JSON null.
-func isNull(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) == 0 || string(raw) == "null"
-}
-
 // stringField reads a string field; absent or null is "".
-func stringField(obj map[string]json.RawMessage, name string) (string, error) {
-	if isNull(obj[name]) {
+func stringField(obj map[string]any, name string) (string, error) {
+	switch v := obj[name].(type) {
+	case nil:
 		return "", nil
+	case string:
+		return v, nil
 	}
-	var s string
-	if json.Unmarshal(obj[name], &s) != nil {
-		return "", &adminFieldError{name, notString}
-	}
-	return s, nil
+	return "", &adminFieldError{name, notString}
 }
 
 // parseADOMs reads the adom field: a list of {"adom-name": n} or of names, or one name.
-func parseADOMs(raw json.RawMessage) ([]string, error) {
-	if isNull(raw) {
+func parseADOMs(v any) ([]string, error) {
+	switch v := v.(type) {
+	case nil:
 		return nil, nil
-	}
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}, nil
-	}
-	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) != nil {
-		return nil, &adminFieldError{"adom", notADOMList}
-	}
-	out := make([]string, 0, len(list))
-	for _, item := range list {
-		var name string
-		if json.Unmarshal(item, &name) != nil {
-			var obj struct {
-				Name *string `json:"adom-name"`
-			}
-			if json.Unmarshal(item, &obj) != nil || obj.Name == nil {
+	case string:
+		return []string{v}, nil
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, item := range v {
+			name, ok := adomName(item)
+			if !ok {
 				return nil, &adminFieldError{"adom", notADOMList}
 			}
-			name = *obj.Name
+			out = append(out, name)
 		}
-		out = append(out, name)
+		return out, nil
 	}
-	return out, nil
+	return nil, &adminFieldError{"adom", notADOMList}
+}
+
+// adomName reads one item of an ADOM list: a name, {"adom-name": n}, or null, which reads as ""
+// as it always has. The key is "adom-name" exactly: an item that spells it in another case is
+// refused, where the decode into a struct this replaced matched any case; a stricter read fails
+// safe, as a read-back that cannot be read deletes the admin. Of a key given twice the last
+// counts, as for every field of the answer (the struct refused the item if any was not a string).
+func adomName(item any) (string, bool) {
+	const key = "adom-name"
+	switch item := item.(type) {
+	case nil:
+		return "", true
+	case string:
+		return item, true
+	case map[string]any:
+		for k := range item {
+			if k != key && strings.EqualFold(k, key) {
+				return "", false
+			}
+		}
+		name, ok := item[key].(string)
+		return name, ok
+	}
+	return "", false
 }
 
 // parseTrustedHosts reads both families' slots, in slot order, without the "none" ones.
-func parseTrustedHosts(obj map[string]json.RawMessage) ([]netip.Prefix, error) {
+func parseTrustedHosts(obj map[string]any) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for i := 1; i <= MaxTrustedHosts; i++ {
 		p, err := parseHost4(obj[host4Field(i)], i)
@@ -212,59 +223,63 @@ func slotDefault(i int, anyHost, none netip.Prefix) netip.Prefix {
 }
 
 // parseHost4 reads trusthost<i>: "<ip> <mask>", "<ip>/<len>" or [ip, mask], masked.
-func parseHost4(raw json.RawMessage, i int) (netip.Prefix, error) {
-	if isNull(raw) {
+func parseHost4(v any, i int) (netip.Prefix, error) {
+	if v == nil {
 		return slotDefault(i, anyHost4, noneHost4), nil
 	}
-	bad := &adminFieldError{host4Field(i), notHost4}
+	bad := func() (netip.Prefix, error) { return netip.Prefix{}, &adminFieldError{host4Field(i), notHost4} }
 	var parts []string
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		parts = strings.Fields(s)
-	} else if json.Unmarshal(raw, &parts) != nil {
-		return netip.Prefix{}, bad
+	switch v := v.(type) {
+	case string:
+		parts = strings.Fields(v)
+	case []any:
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return bad()
+			}
+			parts = append(parts, s)
+		}
+	default:
+		return bad()
 	}
 	var p netip.Prefix
 	switch len(parts) {
 	case 1:
 		var err error
 		if p, err = netip.ParsePrefix(parts[0]); err != nil {
-			return netip.Prefix{}, bad
+			return bad()
 		}
 	case 2:
 		addr, err1 := netip.ParseAddr(parts[0])
 		mask, err2 := netip.ParseAddr(parts[1])
 		if err1 != nil || err2 != nil || !mask.Is4() {
-			return netip.Prefix{}, bad
+			return bad()
 		}
 		m := binary.BigEndian.Uint32(mask.AsSlice())
 		ones := bits.OnesCount32(m)
 		if m != ^uint32(0)<<(32-ones) {
-			return netip.Prefix{}, bad
+			return bad()
 		}
 		p = netip.PrefixFrom(addr, ones)
 	default:
-		return netip.Prefix{}, bad
+		return bad()
 	}
 	if !p.IsValid() || !p.Addr().Is4() {
-		return netip.Prefix{}, bad
+		return bad()
 	}
 	return p.Masked(), nil
 }
 
 // parseHost6 reads ipv6_trusthost<i>: "<ip6>/<len>", masked.
-func parseHost6(raw json.RawMessage, i int) (netip.Prefix, error) {
-	if isNull(raw) {
+func parseHost6(v any, i int) (netip.Prefix, error) {
+	if v == nil {
 		return slotDefault(i, anyHost6, noneHost6), nil
 	}
-	bad := &adminFieldError{host6Field(i), notHost6}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return netip.Prefix{}, bad
-	}
+	s, ok := v.(string)
 	p, err := netip.ParsePrefix(strings.TrimSpace(s))
-	if err != nil || !p.Addr().Is6() || p.Addr().Zone() != "" {
-		return netip.Prefix{}, bad
+	if !ok || err != nil || !p.Addr().Is6() || p.Addr().Zone() != "" {
+		return netip.Prefix{}, &adminFieldError{host6Field(i), notHost6}
 	}
 	return p.Masked(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,14 @@ var rpcParseErrors = map[string]bool{
 func FuzzParseRPC(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		res, err := ParseRPC(body)
+		// The one decode reads an answer as the steps do, or leaves it to them.
+		steps, stepsErr := rpcInSteps(body)
+		if one, ok := rpcInOnePass(body); ok && (stepsErr != nil || !reflect.DeepEqual(one, steps)) {
+			t.Fatalf("one pass %+v; steps %+v, %v", one, steps, stepsErr)
+		}
+		if !reflect.DeepEqual(res, steps) || errText(err) != errText(stepsErr) {
+			t.Fatalf("ParseRPC = %+v, %v; steps %+v, %v", res, err, steps, stepsErr)
+		}
 		if err != nil {
 			if res != nil {
 				t.Fatalf("a result with an error: %+v", res)

@@ -116,7 +116,92 @@ func (c *JSONRPC) do(ctx context.Context, rc rpcCall) (*RPCResult, error) {
 // ParseRPC reads a JSON-RPC answer: result as a list or a single object, code as a number or
 // a numeric string, session as a string or absent. Its errors are fixed texts: no part of the
 // answer reaches them.
+//
+// The common answer, result a list of objects, is read in one decode (rpcInOnePass); any other,
+// and any it cannot read, step by step (rpcInSteps), which gives every error. Both read each
+// field with the same types, so that an answer reads the same either way.
 func ParseRPC(body []byte) (*RPCResult, error) {
+	if res, ok := rpcInOnePass(body); ok {
+		return res, nil
+	}
+	return rpcInSteps(body)
+}
+
+// rpcAnswer is a JSON-RPC answer whose result is a list of objects.
+type rpcAnswer struct {
+	Result  []rpcItem       `json:"result"`
+	Session json.RawMessage `json:"session"`
+}
+
+// rpcItem is one result of an answer.
+type rpcItem struct {
+	Status *struct {
+		Code    json.RawMessage `json:"code"`
+		Message json.RawMessage `json:"message"`
+	} `json:"status"`
+	Data json.RawMessage `json:"data"`
+}
+
+// rpcInOnePass reads, in one decode, an answer whose result is a list of objects, the first
+// with a status and a numeric code; ok is false for any other answer, which rpcInSteps reads.
+func rpcInOnePass(body []byte) (res *RPCResult, ok bool) {
+	if !resultList(body) {
+		return nil, false
+	}
+	var v rpcAnswer
+	if json.Unmarshal(body, &v) != nil || len(v.Result) == 0 {
+		return nil, false
+	}
+	res, err := v.Result[0].result()
+	if err != nil {
+		return nil, false
+	}
+	res.Session = rawString(v.Session)
+	return res, true
+}
+
+// resultList reports whether body's result is a list, at a glance, and whether body cannot
+// hold two keys that encoding/json reads as "result" (it matches a key without regard to case,
+// after unescaping, with ſ for s). Of two lists, the decode reads the second into the items it
+// made for the first (encoding/json reuses a slice's elements), keeping the first's fields where
+// the second has none, while rpcInSteps reads the last list alone. It errs towards no: any \u
+// escape or ſ, or the letters twice in any case, anywhere in the body.
+func resultList(body []byte) bool {
+	if bytes.Contains(body, []byte(`\u`)) || bytes.Contains(body, []byte("ſ")) {
+		return false
+	}
+	const key = "result"
+	at := -1
+	for i := 0; i+len(key) <= len(body); i++ {
+		if body[i]|0x20 == key[0] && asciiFold(body[i:i+len(key)], key) {
+			if at >= 0 {
+				return false
+			}
+			at = i
+		}
+	}
+	if at < 0 {
+		return false
+	}
+	// The letters once, and the answer has a result: they are its key, which a list follows.
+	rest, ok := bytes.CutPrefix(body[at+len(key):], []byte(`"`))
+	rest, colon := bytes.CutPrefix(bytes.TrimLeft(rest, " \t\r\n"), []byte(":"))
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	return ok && colon && len(rest) > 0 && rest[0] == '['
+}
+
+// asciiFold reports whether b is s, a lower-case ASCII word, in any case.
+func asciiFold(b []byte, s string) bool {
+	for i := range len(s) {
+		if b[i]|0x20 != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// rpcInSteps reads any answer ParseRPC takes, one part after the other, and gives its errors.
+func rpcInSteps(body []byte) (*RPCResult, error) {
 	result, session, err := rpcEnvelope(body)
 	if err != nil {
 		return nil, err
@@ -169,25 +254,24 @@ func firstResult(result json.RawMessage) (json.RawMessage, error) {
 
 // readResult reads one result's status (its code must be numeric; its message may be absent)
 // and data.
-func readResult(item json.RawMessage) (*RPCResult, error) {
-	var v struct {
-		Status *struct {
-			Code    json.RawMessage `json:"code"`
-			Message json.RawMessage `json:"message"`
-		} `json:"status"`
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(item, &v); err != nil {
+func readResult(raw json.RawMessage) (*RPCResult, error) {
+	var item rpcItem
+	if err := json.Unmarshal(raw, &item); err != nil {
 		return nil, errors.New("a JSON-RPC result that is not an object")
 	}
-	if v.Status == nil {
+	return item.result()
+}
+
+// result is the item's status and data.
+func (it *rpcItem) result() (*RPCResult, error) {
+	if it.Status == nil {
 		return nil, errors.New("a JSON-RPC result without a status")
 	}
-	code, ok := parseCode(v.Status.Code)
+	code, ok := parseCode(it.Status.Code)
 	if !ok {
 		return nil, errors.New("a JSON-RPC status without a numeric code")
 	}
-	return &RPCResult{Code: code, Message: rawString(v.Status.Message), Data: v.Data}, nil
+	return &RPCResult{Code: code, Message: rawString(it.Status.Message), Data: it.Data}, nil
 }
 
 // rawString is raw's string, or "" when raw is not a JSON string.

@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -81,6 +82,57 @@ func TestReadResult(t *testing.T) {
 			}
 			if res.Code != tc.code || res.Message != tc.message || string(res.Data) != tc.data || res.Session != "" {
 				t.Errorf("readResult = %+v, want code %d, message %q, data %s", res, tc.code, tc.message, tc.data)
+			}
+		})
+	}
+}
+
+// TestRPCInOnePass checks which answers the one decode reads, and that ParseRPC reads each as
+// the steps do: above all the answers with two results, which the one decode must leave alone.
+func TestRPCInOnePass(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		onePass    bool
+	}{
+		{"get admin", string(rpcGetAdminAnswer), true},
+		{"login", string(rpcLoginAnswer), true},
+		{"logout", string(rpcLogoutAnswer), true},
+		{"refusal, code as a string", `{"result":[{"status":{"code":"-11","message":"No permission"}}]}`, true},
+		{"escaped slashes", `{"result":[{"status":{"code":0},"url":"\/sys\/logout"}],"session":"a\/b"}`, true},
+		{"session a number", `{"result":[{"status":{"code":0}}],"session":7}`, true},
+		{"message an object", `{"result":[{"status":{"code":0,"message":{"m":1}}}]}`, true},
+		{"spaced", "{ \"result\" :\n [ {\"status\" : {\"code\" : 0}} ] }", true},
+		{"result an object", string(rpcGoneAnswer), false},
+		{"no result", `{"id":1}`, false},
+		{"no status", `{"result":[{"data":{}}]}`, false},
+		{"code not numeric", `{"result":[{"status":{"code":"x"}}]}`, false},
+		{"an item not an object", `{"result":[7]}`, false},
+		{"a later item not an object", `{"result":[{"status":{"code":0}},7]}`, false},
+		{"empty result", `{"result":[]}`, false},
+		{"null result", `{"result":null}`, false},
+		{"not JSON", `{"result":[`, false},
+		{"a unicode escape", `{"result":[{"status":{"code":0,"message":"caf\u00e9"}}]}`, false},
+		// Two results: the steps read the last alone, the one decode would read it into the first.
+		{"two results", `{"result":[{"status":{"code":0},"data":{"a":1}}],"result":[{"status":{"message":"m"}}]}`, false},
+		{"two results, one in capitals", `{"result":[{"status":{"code":0}}],"RESULT":[{"data":1}]}`, false},
+		{"two results, one escaped", `{"result":[{"status":{"code":0}}],"r\u0065sult":[{"data":1}]}`, false},
+		{"two results, one with a long s", `{"result":[{"status":{"code":0}}],"reſult":[{"data":1}]}`, false},
+		{"two results, the last a success", `{"result":[{"data":1}],"Result":[{"status":{"code":0}}]}`, false},
+		{"the word in the data", `{"result":[{"status":{"code":0},"data":{"result":1}}]}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(tc.body)
+			one, ok := rpcInOnePass(body)
+			if ok != tc.onePass {
+				t.Errorf("rpcInOnePass read it: %v, want %v", ok, tc.onePass)
+			}
+			steps, stepsErr := rpcInSteps(body)
+			if ok && (stepsErr != nil || !reflect.DeepEqual(one, steps)) {
+				t.Errorf("one pass %+v; steps %+v, %v", one, steps, stepsErr)
+			}
+			res, err := ParseRPC(body)
+			if !reflect.DeepEqual(res, steps) || errText(err) != errText(stepsErr) {
+				t.Errorf("ParseRPC = %+v, %v; steps %+v, %v", res, err, steps, stepsErr)
 			}
 		})
 	}
