@@ -55,6 +55,9 @@ type backend struct {
 	configs map[string]*cachedConfig
 	// closing counts the clients of dropped configs still logging out their root sessions.
 	closing background
+	// settles counts the token shares' takes still being settled after their creds answered
+	// (settleTake).
+	settles background
 	roles   map[string]*roleEntry
 
 	// writeLocks serialise writes to one config or role, so that checks and the write agree
@@ -155,6 +158,7 @@ func (b *backend) invalidate(_ context.Context, key string) {
 // and with them the root sessions they keep.
 func (b *backend) clean(context.Context) {
 	b.sched.stop() // before b.mu: a rotation it waits for may store a config
+	b.settles.Wait()
 	b.closeConfigs()
 	b.mu.Lock()
 	clear(b.roles)

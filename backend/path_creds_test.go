@@ -667,3 +667,27 @@ func TestShareOnlyForItsMinter(t *testing.T) {
 	}
 	e.lastRevokeEndsToken(t, l, tok)
 }
+
+// A take is settled once its lease is handed over, after creds answer: none is left pending,
+// also when the mount is cleaned up at once (which waits for the settling).
+func TestSharedTokenTakesSettled(t *testing.T) {
+	e := newEnv(t)
+	e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
+	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c", "ttl": "10m"})
+	var l lease
+	for range 5 {
+		l = e.creds("r")
+	}
+	e.b.clean(t.Context())
+	li, err := decodeLease(l.secret.InternalData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := readShare(t.Context(), e.s, li.shareKey())
+	if err != nil || sh == nil {
+		t.Fatalf("share: %v %v", sh, err)
+	}
+	if sh.Leases != 5 || len(sh.Pending) != 0 {
+		t.Fatalf("%d leases, takes still pending: %v", sh.Leases, sh.Pending)
+	}
+}

@@ -128,7 +128,9 @@ func (b *backend) issueShared(ctx context.Context, req *logical.Request, l lease
 	if resp, err = b.handOver(ctx, req, k, l, resp, walID); err != nil {
 		return nil, err
 	}
-	b.settleTake(ctx, req.Storage, l)
+	// The answer does not wait for it: two storage round trips, and a take left pending harms
+	// nothing but the record's size (settleTake).
+	b.settles.Go(func() { b.settleTake(ctx, req.Storage, l) })
 	return resp, nil
 }
 
