@@ -36,13 +36,16 @@ type adminRecord struct {
 	Role      string `json:"role"`
 	CreatedAt int64  `json:"created_at"`      // UNIX seconds
 	Claim     string `json:"claim,omitempty"` // the lease's (leaseInternal.Claim)
+	// Foreign marks the record of a create refused because the name is another's upstream: it
+	// holds the name for nobody, and its WAL entry, if left, deletes nothing.
+	Foreign bool `json:"foreign,omitempty"`
 }
 
 func adminKey(config, admin string) string { return adminPrefix + config + "/" + admin }
 
-// recordAdmin notes the admin of lease l, with its claim.
-func (b *backend) recordAdmin(ctx context.Context, s logical.Storage, l leaseInternal) error {
-	e, err := logical.StorageEntryJSON(adminKey(l.Config, l.Admin), adminRecord{Role: l.Role, CreatedAt: time.Now().Unix(), Claim: l.Claim})
+// recordAdmin notes the admin of lease l, with its claim, foreign or not.
+func (b *backend) recordAdmin(ctx context.Context, s logical.Storage, l leaseInternal, foreign bool) error {
+	e, err := logical.StorageEntryJSON(adminKey(l.Config, l.Admin), adminRecord{Role: l.Role, CreatedAt: time.Now().Unix(), Claim: l.Claim, Foreign: foreign})
 	if err == nil {
 		err = s.Put(ctx, e)
 	}
@@ -70,11 +73,12 @@ func (b *backend) adminRecordOf(ctx context.Context, s logical.Storage, config, 
 
 // ownAdmin is the config that manages lease l's admin (or api-user: what, for errors), or nil
 // when the lease has none left to delete. The admin is l's own to delete when its record holds
-// l's claim; and when there is none while l has a claim, the config still manages it: its create
-// may have been cut short after the add, before its record was written (noteAdmin). The record
-// is then written, so that no creds takes the name while l's end deletes it. A record of another
-// claim is another lease's admin of the same name: l's is gone. A lease of before claims without
-// a record never got as far as the add, or its admin is gone.
+// l's claim; and when there is none (or a foreign one, of another claim) while l has a claim,
+// and the config still manages it: its create may have been cut short after the add, before its
+// record was written (adminNote.create). The record is then written, so that no creds takes the
+// name while l's end deletes it. A record of another claim is another lease's admin of the same
+// name: l's is gone. A foreign record of l's claim marks a name that was another's upstream. A
+// lease of before claims without a record never got as far as the add, or its admin is gone.
 func (b *backend) ownAdmin(ctx context.Context, s logical.Storage, l leaseInternal, what string, manages func(*configEntry) error) (*cachedConfig, error) {
 	unlock := b.admins.Lock(adminKey(l.Config, l.Admin))
 	defer unlock()
@@ -82,6 +86,12 @@ func (b *backend) ownAdmin(ctx context.Context, s logical.Storage, l leaseIntern
 	switch {
 	case err != nil:
 		return nil, err
+	case rec != nil && rec.Foreign && rec.Claim == l.Claim:
+		return nil, b.forgetAdmin(ctx, s, l.Config, l.Admin)
+	case rec != nil && rec.Foreign:
+		rec = nil
+	}
+	switch {
 	case rec != nil && rec.Claim != l.Claim, rec == nil && l.Claim == "":
 		return nil, nil
 	case rec != nil:
@@ -93,7 +103,7 @@ func (b *backend) ownAdmin(ctx context.Context, s logical.Storage, l leaseIntern
 		// (config writes refuse while a WAL entry may hold one unrecorded).
 		return nil, err
 	}
-	return c, b.recordAdmin(ctx, s, l)
+	return c, b.recordAdmin(ctx, s, l, false)
 }
 
 // forgetAdmin removes config's admin from the index, once it is gone upstream.
@@ -151,8 +161,10 @@ func (b *backend) unrecordedAdmins(ctx context.Context, s logical.Storage, name 
 			continue
 		}
 		l, err := decodeLease(e.Data)
-		if err != nil || l.Config != name || l.Admin == "" ||
-			slices.ContainsFunc(recorded, func(a recordedAdmin) bool { return a.name == l.Admin }) {
+		if err != nil || l.Config != name || l.Admin == "" || slices.ContainsFunc(recorded, func(a recordedAdmin) bool {
+			// A record holds the name, or marks the entry's own create as refused (ownAdmin).
+			return a.name == l.Admin && (!a.Foreign || a.Claim == l.Claim)
+		}) || slices.ContainsFunc(out, func(a recordedAdmin) bool { return a.name == l.Admin }) {
 			continue
 		}
 		out = append(out, recordedAdmin{name: l.Admin, adminRecord: adminRecord{Role: l.Role, CreatedAt: l.IssuedAt, Claim: l.Claim}})
@@ -170,6 +182,7 @@ func (b *backend) adminsKeep(ctx context.Context, s logical.Storage, mount, name
 		return err
 	}
 	unrecorded, err := b.unrecordedAdmins(ctx, s, name, live)
+	live = slices.DeleteFunc(live, func(a recordedAdmin) bool { return a.Foreign }) // names another's upstream
 	if live = append(live, unrecorded...); err != nil || len(live) == 0 {
 		return err
 	}
@@ -192,7 +205,7 @@ func (b *backend) adminsKeep(ctx context.Context, s logical.Storage, mount, name
 		"their leases need this config's root to delete them, so it cannot %s until they are revoked: %s",
 		name, len(live), strings.Join(names, ", "), what, strings.Join(roles, "; "))
 	if n := countFunc(live, func(a recordedAdmin) bool { return slices.Contains(unrecorded, a) }); n > 0 {
-		msg += fmt.Sprintf(" (%d of them from creds cut short, with no lease: WAL rollback deletes them within %s)", n, walMinAge()+time.Minute)
+		msg += fmt.Sprintf(" (%d of them from creds cut short, with no lease: WAL rollback deletes them, from %s after their creds)", n, walMinAge())
 	}
 	if checkErr != nil {
 		msg += fmt.Sprintf(" (whether they still exist upstream could not be checked: %s)", checkErr)

@@ -15,11 +15,7 @@ import (
 // it is put in storage here as a careless writer's would be.)
 func TestDynamicAdminNameHeldByAnotherLease(t *testing.T) {
 	e := dynamicEnv(t, (*env).fazLocal)
-	r, _ := readRole(context.Background(), e.s, "r")
-	r.UsernameTemplate = "same"
-	entry, _ := logical.StorageEntryJSON(rolePrefix+"r", r)
-	_ = e.s.Put(context.Background(), entry)
-	e.b.dropRole("r")
+	e.sameNameRole()
 	first := e.creds("r")
 	e.fails(logical.ReadOperation, "creds/r", nil, `"same" is held by another lease`, "username_template")
 	if ids, _ := e.adminWAL(); len(ids) != 0 {

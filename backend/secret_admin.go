@@ -74,7 +74,6 @@ func (b *backend) issueAdmin(ctx context.Context, req *logical.Request, l leaseI
 	switch {
 	case errors.Is(err, client.ErrExists):
 		// Never this engine's: each add is sent once, under a name of its own.
-		b.dropNote(ctx, req.Storage, l, id)
 		return nil, logical.CodedError(http.StatusConflict, fmt.Sprintf("%s: it is not the engine's, and was left alone; "+
 			"role %q's username_template must give each lease a new name", err, l.Role))
 	case err != nil:
@@ -100,8 +99,8 @@ func (b *backend) issueAdmin(ctx context.Context, req *logical.Request, l leaseI
 
 // noteAdmin begins the create of lease l's admin (or api-user), l.Claim set: it writes the WAL
 // entry that deletes the admin by name unless the lease takes it over, and returns it with the
-// name held for the record to come (adminNote.create). A name another lease holds is refused,
-// nothing left written. A caller gone already gets nothing created.
+// name held for the create (adminNote.create). A name another lease holds is refused, nothing
+// left written. A caller gone already gets nothing created.
 func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credentialKind, l leaseInternal) (*adminNote, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("request ended before admin %q was created: %w", l.Admin, err)
@@ -120,7 +119,7 @@ func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credential
 	}()
 	id, err := framework.PutWAL(ctx, s, k.name, l.toMap())
 	<-checked
-	if err == nil && (heldErr != nil || held != nil) {
+	if err == nil && (heldErr != nil || held != nil && !held.Foreign) {
 		b.dropEntry(ctx, s, l, id)
 	}
 	switch {
@@ -128,7 +127,7 @@ func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credential
 		err = fmt.Errorf("write WAL: %w", err)
 	case heldErr != nil:
 		err = heldErr
-	case held != nil:
+	case held != nil && !held.Foreign:
 		err = logical.CodedError(http.StatusConflict, fmt.Sprintf("admin name %q is held by another lease of config %q: "+
 			"the role's username_template makes too few distinct names; add {{random 8}} or more", l.Admin, l.Config))
 	}
@@ -140,7 +139,7 @@ func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credential
 }
 
 // adminNote is an admin's create under way: its WAL entry (id), written, and its name, held
-// until its record is written.
+// until the create has answered.
 type adminNote struct {
 	b      *backend
 	ctx    context.Context
@@ -152,27 +151,41 @@ type adminNote struct {
 
 // create runs add beside the admin's record in the index, the lease's claim on its name: the
 // record does not wait for the add, nor the add for the record. It answers add's error, or else
-// the record's; either way the WAL entry covers the admin.
+// the record's; either way the WAL entry covers the admin. The name stays held until add has
+// answered, so that no other end or create sees the claim of a create not yet decided. An add
+// refused because the name is taken upstream (client.ErrExists) leaves nothing: that admin is
+// not the engine's (dropForeign).
 func (n *adminNote) create(add func() error) error {
+	defer n.unlock()
 	recorded := make(chan error, 1)
-	go func() {
-		defer n.unlock()
-		recorded <- n.b.recordAdmin(n.ctx, n.s, n.l)
-	}()
+	go func() { recorded <- n.b.recordAdmin(n.ctx, n.s, n.l, false) }()
 	err := add()
-	if recErr := <-recorded; err == nil {
+	recErr := <-recorded
+	if errors.Is(err, client.ErrExists) {
+		n.dropForeign()
+		return err
+	}
+	if err == nil {
 		err = recErr
 	}
 	return err
 }
 
-// dropNote drops the WAL entry id and the index record of an admin that was never created.
-func (b *backend) dropNote(ctx context.Context, s logical.Storage, l leaseInternal, id string) {
-	ctx = context.WithoutCancel(ctx)
-	if err := b.forgetAdmin(ctx, s, l.Config, l.Admin); err != nil {
-		b.Logger().Warn("could not drop the record of an admin never created; a config delete checks upstream for it", "config", l.Config, "error", err)
+// dropForeign drops the WAL entry and the record of a create whose name is another's upstream.
+// The record is marked foreign first: should the entry outlive this (a failed delete), its
+// rollback finds the mark and deletes nothing (ownAdmin).
+func (n *adminNote) dropForeign() {
+	b, l := n.b, n.l
+	if err := b.recordAdmin(n.ctx, n.s, l, true); err != nil {
+		b.Logger().Warn("could not mark the record of an admin name taken upstream", "config", l.Config, "error", err)
 	}
-	b.dropEntry(ctx, s, l, id)
+	if err := framework.DeleteWAL(n.ctx, n.s, n.id); err != nil {
+		b.Logger().Warn("could not drop the WAL entry of an admin name taken upstream; its rollback finds the record's mark", "config", l.Config, "error", err)
+		return
+	}
+	if err := b.forgetAdmin(n.ctx, n.s, l.Config, l.Admin); err != nil {
+		b.Logger().Warn("could not drop the record of an admin name taken upstream; it holds nothing", "config", l.Config, "error", err)
+	}
 }
 
 // dropEntry drops the WAL entry id of an admin that was never created.

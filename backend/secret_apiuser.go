@@ -76,7 +76,6 @@ func (b *backend) issueAPIUser(ctx context.Context, req *logical.Request, l leas
 	})
 	if errors.Is(err, client.ErrExists) {
 		// Never this engine's: each create is sent under a name of its own.
-		b.dropNote(ctx, req.Storage, l, id)
 		return nil, logical.CodedError(http.StatusConflict, fmt.Sprintf("%s: it is not the engine's, and was left alone; "+
 			"role %q's username_template must give each lease a new name", err, l.Role))
 	}

@@ -1,0 +1,166 @@
+package backend
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/forticloud/vault-plugin-secrets-forticloud/client/fortitest"
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// Two creds of one name, a rollback and a refused add, interleaved: no admin is left without a
+// lease or WAL entry to end it, and none that is not the engine's is deleted. The role's
+// template gives one name to all ("same"), as a role stored before templates were checked would.
+
+// sameNameRole stores role r of e with a template of one name, as a careless writer would.
+func (e *env) sameNameRole() {
+	e.t.Helper()
+	r, _ := readRole(context.Background(), e.s, "r")
+	r.UsernameTemplate = "same"
+	entry, _ := logical.StorageEntryJSON(rolePrefix+"r", r)
+	if err := e.s.Put(context.Background(), entry); err != nil {
+		e.t.Fatal(err)
+	}
+	e.b.dropRole("r")
+}
+
+// credsAsync reads creds/r in the background, answering its lease (nil secret if it failed).
+func (e *env) credsAsync() chan lease {
+	out := make(chan lease, 1)
+	go func() {
+		resp, err := e.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.ReadOperation, Path: "creds/r", Storage: e.s})
+		if err != nil || resp == nil || resp.IsError() || resp.Secret == nil {
+			out <- lease{}
+			return
+		}
+		out <- lease{data: resp.Data, secret: storedSecret(e.t, resp.Secret)}
+	}()
+	return out
+}
+
+// endLeases revokes the leases given, skipping failed creds, then checks nothing is left.
+func (e *env) endLeases(ls ...lease) {
+	e.t.Helper()
+	for _, l := range ls {
+		if l.secret == nil {
+			continue
+		}
+		if err := e.revoke(l); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	e.nothingLeft("c")
+}
+
+// failFirstRecord fails the first write of an admin record, and closes hit then.
+type failFirstRecord struct {
+	logical.Storage
+	once sync.Once
+	hit  chan struct{}
+}
+
+func (f *failFirstRecord) Put(ctx context.Context, e *logical.StorageEntry) error {
+	failed := false
+	if strings.HasPrefix(e.Key, adminPrefix) {
+		f.once.Do(func() { failed = true; close(f.hit) })
+	}
+	if failed {
+		return errInjected
+	}
+	return f.Storage.Put(ctx, e)
+}
+
+// A plugin killed between an add and its record; after the restart, a creds of the same name
+// writes its record while its add is under way (and refused: the name's admin exists). The
+// killed create's rollback waits for that add's answer, then deletes the admin by name.
+func TestClaimRollbackWhileSameNameCreds(t *testing.T) {
+	ctx := context.Background()
+	e := dynamicEnv(t, (*env).fazLocal)
+	e.sameNameRole()
+	l, r := e.dynamicLease("c", "r", "same", "killed")
+	if _, err := e.b.noteAdmin(ctx, e.s, dynamicAdminKind(), l); err != nil {
+		t.Fatal(err)
+	}
+	conn, auth := e.rootOf("c")
+	want, _ := r.admin("same", "Crash3d-Passw0rd!")
+	if err := conn.Admins.AddAdmin(ctx, auth, want); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Admins.EndRootAuth(ctx, auth)
+	e.restart()
+	ids, _ := e.adminWAL()
+	if len(ids) != 1 {
+		t.Fatalf("%d WAL entries, want the killed create's", len(ids))
+	}
+	killed, _ := framework.GetWAL(ctx, e.s, ids[0])
+	e.fake.AddFault(fortitest.Fault{Path: adminTable, Kind: fortitest.FaultSlow, Delay: 300 * time.Millisecond, Count: 1})
+	second := e.credsAsync()
+	for rec, _ := e.b.adminRecordOf(ctx, e.s, "c", "same"); rec == nil; rec, _ = e.b.adminRecordOf(ctx, e.s, "c", "same") {
+		time.Sleep(time.Millisecond)
+	}
+	if err := e.b.walRollback(ctx, &logical.Request{Storage: e.s}, killed.Kind, killed.Data); err != nil {
+		t.Fatal(err)
+	}
+	_ = framework.DeleteWAL(ctx, e.s, ids[0]) // as Vault does when rollback answers nil
+	e.endLeases(<-second)
+}
+
+// A creds whose record cannot be written, while a creds of the same name comes: whichever gets
+// the name first, the first's admin is deleted (by its undo) and the second's is its lease's.
+func TestClaimRecordFailsThenSameNameCreds(t *testing.T) {
+	e := dynamicEnv(t, (*env).fazLocal)
+	e.sameNameRole()
+	fs := &failFirstRecord{Storage: e.s, hit: make(chan struct{})}
+	e.s = fs
+	e.fake.AddFault(fortitest.Fault{Path: adminTable, Kind: fortitest.FaultSlow, Delay: 300 * time.Millisecond, Count: 1})
+	e.fake.AddFault(fortitest.Fault{Path: adminTable, Kind: fortitest.FaultSlow, Delay: time.Second, Count: 1})
+	first := e.credsAsync()
+	<-fs.hit
+	for e.fake.Calls(adminTable) == 0 {
+		time.Sleep(time.Millisecond) // the first's add is under way
+	}
+	second := e.credsAsync()
+	if l := <-first; l.secret != nil {
+		t.Fatal("creds succeeded without the admin's record")
+	}
+	e.endLeases(<-second)
+}
+
+// An admin of the name exists upstream, not the engine's: creds are refused (409) and it is left
+// alone, also when the refused create's WAL entry cannot be dropped: its rollback finds the
+// record marked foreign, deletes nothing, and drops the mark.
+func TestClaimRollbackLeavesForeignAdmin(t *testing.T) {
+	ctx := context.Background()
+	e := dynamicEnv(t, (*env).fazLocal)
+	e.sameNameRole()
+	_, r := e.dynamicLease("c", "r", "same", "")
+	conn, auth := e.rootOf("c")
+	want, _ := r.admin("same", "H4nd-Made-Passw0rd!")
+	if err := conn.Admins.AddAdmin(ctx, auth, want); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Admins.EndRootAuth(ctx, auth)
+	fs := &faultyStorage{Storage: e.s}
+	e.s = fs
+	fs.failDelete.Store("wal/")
+	e.fails(logical.ReadOperation, "creds/r", nil, "not the engine's")
+	fs.failDelete.Store("")
+	if ids, _ := e.adminWAL(); len(ids) != 1 {
+		t.Fatalf("%d WAL entries, want the one that could not be dropped", len(ids))
+	}
+	e.ok(logical.DeleteOperation, "roles/r", nil)
+	e.ok(logical.DeleteOperation, "config/c", nil) // the foreign name holds nothing back
+	e.ok(logical.UpdateOperation, "config/c", e.fazLocal())
+	rollback(t, e)
+	if !slices.Contains(e.made(), "same") {
+		t.Fatal("rollback deleted an admin that is not the engine's")
+	}
+	if r := e.recorded("c"); len(r) != 0 {
+		t.Fatalf("records %v left", r)
+	}
+}
