@@ -83,7 +83,7 @@ func TestClaimRollbackWhileSameNameCreds(t *testing.T) {
 	e := dynamicEnv(t, (*env).fazLocal)
 	e.sameNameRole()
 	l, r := e.dynamicLease("c", "r", "same", "killed")
-	if _, err := e.b.noteAdmin(ctx, e.s, dynamicAdminKind(), l); err != nil {
+	if _, err := e.b.noteAdmin(ctx, e.s, dynamicAdminKind(), l, e.b.holdName(l)); err != nil {
 		t.Fatal(err)
 	}
 	conn, auth := e.rootOf("c")
@@ -162,5 +162,103 @@ func TestClaimRollbackLeavesForeignAdmin(t *testing.T) {
 	}
 	if r := e.recorded("c"); len(r) != 0 {
 		t.Fatalf("records %v left", r)
+	}
+}
+
+// A create refused because the name is another's upstream, whose WAL entry could not be dropped
+// (its record marked foreign), then the same creds again, as a caller retries a 409: the retry
+// is refused at the mark, which stays, and the first entry's rollback deletes nothing.
+func TestClaimRetryAfterForeignKeepsMark(t *testing.T) {
+	ctx := context.Background()
+	e := dynamicEnv(t, (*env).fazLocal)
+	e.sameNameRole()
+	_, r := e.dynamicLease("c", "r", "same", "")
+	conn, auth := e.rootOf("c")
+	want, _ := r.admin("same", "H4nd-Made-Passw0rd!")
+	if err := conn.Admins.AddAdmin(ctx, auth, want); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Admins.EndRootAuth(ctx, auth)
+	fs := &faultyStorage{Storage: e.s}
+	e.s = fs
+	fs.failDelete.Store("wal/")
+	e.fails(logical.ReadOperation, "creds/r", nil, "not the engine's")
+	fs.failDelete.Store("")
+	e.fails(logical.ReadOperation, "creds/r", nil) // the caller tries again
+	rollback(t, e)
+	if !slices.Contains(e.made(), "same") {
+		t.Fatal("rollback deleted an admin that is not the engine's")
+	}
+}
+
+// A lease revoked twice at once (a slow revoke and another): the second, finding the admin gone
+// and forgotten, deletes nothing of the next lease of the same name.
+func TestClaimRevokedTwiceSparesNextHolder(t *testing.T) {
+	e := dynamicEnv(t, (*env).fazKey)
+	e.sameNameRole()
+	a := e.creds("r")
+	base := e.fake.Calls(oneAdmin + "same")
+	e.fake.AddFault(fortitest.Fault{Path: oneAdmin + "same", Kind: fortitest.FaultSlow, Delay: 500 * time.Millisecond, Count: 1})
+	slow := make(chan error, 1)
+	go func() { slow <- e.revoke(a) }()
+	for e.fake.Calls(oneAdmin+"same") == base {
+		time.Sleep(time.Millisecond) // its delete is under way, held
+	}
+	if err := e.revoke(a); err != nil {
+		t.Fatal(err)
+	}
+	next := e.creds("r")
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+	if m, r := e.made(), e.recorded("c"); !slices.Contains(m, "same") || len(r) != 1 {
+		t.Fatalf("a second revoke of one lease deleted the next lease's admin: admins %v, records %v", m, r)
+	}
+	e.endLeases(next)
+}
+
+// Creds of one name, more than a config's root slots, while the first's kept root session has
+// ended upstream (its add is made again in a new session): the name is taken before a root
+// session, so the others wait for it holding no slot, and all finish.
+func TestClaimSameNameCredsDoNotHoardRootSlots(t *testing.T) {
+	e := dynamicEnv(t, (*env).fazLocal)
+	e.sameNameRole()
+	if err := e.revoke(e.creds("r")); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.ExpireAll() // the kept root session ends upstream
+	base := e.fake.Calls(adminTable)
+	e.fake.AddFault(fortitest.Fault{Path: adminTable, Kind: fortitest.FaultSlow, Delay: 300 * time.Millisecond, Count: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	async := func() chan error {
+		out := make(chan error, 1)
+		go func() {
+			_, err := e.b.HandleRequest(ctx, &logical.Request{Operation: logical.ReadOperation, Path: "creds/r", Storage: e.s})
+			out <- err
+		}()
+		return out
+	}
+	all := []chan error{async()}
+	for e.fake.Calls(adminTable) == base {
+		time.Sleep(time.Millisecond)
+	}
+	for range rootSessionsPerConfig {
+		all = append(all, async())
+	}
+	done := make(chan struct{})
+	go func() {
+		for _, c := range all {
+			<-c
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		held := len(e.b.rootSlotsOf("c"))
+		cancel() // let them go, to end the test
+		<-done
+		t.Fatalf("creds of one name stalled: %d of %d root slots held by creds waiting for the name, while its holder waits for one", held, rootSessionsPerConfig)
 	}
 }

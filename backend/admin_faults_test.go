@@ -83,8 +83,8 @@ func TestDynamicAdminStorageFaults(t *testing.T) {
 		wal      int // entries left, for rollback
 	}{
 		{"WAL write fails", "wal/", "", 0},
-		// The add went out beside the record; the undo cannot claim the name either (ownAdmin).
-		{"record write fails", adminPrefix, "", 1},
+		// The add went out beside the record: the undo deletes it by name, the name held.
+		{"record write fails", adminPrefix, "", 0},
 		{"WAL delete fails at hand-over", "", "wal/", 1}, // undone at once; the entry finds nothing
 		{"WAL and record deletes fail", "", "", 1},
 	} {
@@ -183,7 +183,7 @@ func TestDynamicAdminRolledBackByName(t *testing.T) {
 					return conn.Admins.AddAdmin(context.Background(), auth, want)
 				}
 				// As issueAdmin leaves it when the plugin dies at that point.
-				n, err := e.b.noteAdmin(context.Background(), e.s, dynamicAdminKind(), l)
+				n, err := e.b.noteAdmin(context.Background(), e.s, dynamicAdminKind(), l, e.b.holdName(l))
 				switch {
 				case err == nil && tc.recorded:
 					err = n.create(add)

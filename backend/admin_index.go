@@ -72,38 +72,38 @@ func (b *backend) adminRecordOf(ctx context.Context, s logical.Storage, config, 
 }
 
 // ownAdmin is the config that manages lease l's admin (or api-user: what, for errors), or nil
-// when the lease has none left to delete. The admin is l's own to delete when its record holds
-// l's claim; and when there is none (or a foreign one, of another claim) while l has a claim,
-// and the config still manages it: its create may have been cut short after the add, before its
-// record was written (adminNote.create). The record is then written, so that no creds takes the
-// name while l's end deletes it. A record of another claim is another lease's admin of the same
-// name: l's is gone. A foreign record of l's claim marks a name that was another's upstream. A
-// lease of before claims without a record never got as far as the add, or its admin is gone.
-func (b *backend) ownAdmin(ctx context.Context, s logical.Storage, l leaseInternal, what string, manages func(*configEntry) error) (*cachedConfig, error) {
-	unlock := b.admins.Lock(adminKey(l.Config, l.Admin))
-	defer unlock()
+// when the lease has none left to delete, and whether a record of it is to be dropped with it.
+// The admin is l's own to delete when its record holds l's claim; and, for a create that got no
+// lease (not leased), when there is none (or a foreign one, of another claim) while l has a
+// claim and the config still manages it: the create may have been cut short after the add,
+// before its record was written (adminNote.create). A record of another claim is another
+// lease's admin of the same name: l's is gone. A foreign record of l's claim marks a name that
+// was another's upstream: dropped, nothing deleted. A lease handed over was recorded before:
+// without a record, its admin is gone; so is that of a lease of before claims. The caller holds
+// the name (holdName) until the delete and the drop are done.
+func (b *backend) ownAdmin(ctx context.Context, s logical.Storage, l leaseInternal, leased bool, what string, manages func(*configEntry) error) (c *cachedConfig, recorded bool, err error) {
 	rec, err := b.adminRecordOf(ctx, s, l.Config, l.Admin)
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, false, err
 	case rec != nil && rec.Foreign && rec.Claim == l.Claim:
-		return nil, b.forgetAdmin(ctx, s, l.Config, l.Admin)
+		return nil, false, b.forgetAdmin(ctx, s, l.Config, l.Admin)
 	case rec != nil && rec.Foreign:
-		rec = nil
+		rec = nil // another create's mark, which stays: the admin may be l's, cut short
 	}
 	switch {
-	case rec != nil && rec.Claim != l.Claim, rec == nil && l.Claim == "":
-		return nil, nil
+	case rec != nil && rec.Claim != l.Claim, rec == nil && (leased || l.Claim == ""):
+		return nil, false, nil
 	case rec != nil:
-		return b.managingConfig(ctx, s, l, what, manages)
+		c, err := b.managingConfig(ctx, s, l, what, manages)
+		return c, true, err
 	}
-	c, err := b.config(ctx, s, l.Config)
-	if err != nil || c == nil || !l.managedBy(c.entry, manages) {
+	if c, err = b.config(ctx, s, l.Config); err != nil || c == nil || !l.managedBy(c.entry, manages) {
 		// No record, and no config: the admin was deleted and forgotten before the config went
 		// (config writes refuse while a WAL entry may hold one unrecorded).
-		return nil, err
+		return nil, false, err
 	}
-	return c, b.recordAdmin(ctx, s, l, false)
+	return c, false, nil
 }
 
 // forgetAdmin removes config's admin from the index, once it is gone upstream.

@@ -118,7 +118,7 @@ func TestConfigDeleteForgetsGoneAdmins(t *testing.T) {
 func TestConfigDeleteWaitsForUnrecordedAdmins(t *testing.T) {
 	e := dynamicEnv(t, (*env).fazLocal)
 	l, r := e.dynamicLease("c", "r", "vault_r_unrecorded", "claim")
-	if _, err := e.b.noteAdmin(context.Background(), e.s, dynamicAdminKind(), l); err != nil {
+	if _, err := e.b.noteAdmin(context.Background(), e.s, dynamicAdminKind(), l, e.b.holdName(l)); err != nil {
 		t.Fatal(err)
 	}
 	conn, auth := e.rootOf("c")

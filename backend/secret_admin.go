@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
 	"github.com/hashicorp/vault/sdk/framework"
@@ -61,10 +63,12 @@ func (b *backend) issueAdmin(ctx context.Context, req *logical.Request, l leaseI
 	}
 	// The probe verify_connection learnt is the root's; this admin's profile is the role's.
 	l.CredentialType, l.Admin, l.Claim, l.RenewProbe = credDynamicAdmin, name, rand.Text(), ""
+	release := b.holdName(l)
+	defer release()
 	var id string
 	err = b.withRoot(ctx, req.Storage, l.Config, c, func(root *cachedConfig, auth client.Auth) error {
 		c = root // as a settled rotation left it
-		n, err := b.noteAdmin(ctx, req.Storage, k, l)
+		n, err := b.noteAdmin(ctx, req.Storage, k, l, release)
 		if err != nil {
 			return err
 		}
@@ -97,16 +101,17 @@ func (b *backend) issueAdmin(ctx context.Context, req *logical.Request, l leaseI
 	return b.handOver(ctx, req, k, l, resp, id)
 }
 
-// noteAdmin begins the create of lease l's admin (or api-user), l.Claim set: it writes the WAL
-// entry that deletes the admin by name unless the lease takes it over, and returns it with the
-// name held for the create (adminNote.create). A name another lease holds is refused, nothing
-// left written. A caller gone already gets nothing created.
-func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credentialKind, l leaseInternal) (*adminNote, error) {
+// noteAdmin begins the create of lease l's admin (or api-user), l.Claim set, its name held
+// (holdName; release lets go of it): it writes the WAL entry that deletes the admin by name
+// unless the lease takes it over, and returns it for the create (adminNote.create), which lets
+// go of the name once the add has answered. A name another lease holds, or that an earlier
+// creds found taken upstream, is refused, nothing left written. A caller gone already gets
+// nothing created.
+func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credentialKind, l leaseInternal, release func()) (*adminNote, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("request ended before admin %q was created: %w", l.Admin, err)
 	}
 	ctx = context.WithoutCancel(ctx)
-	unlock := b.admins.Lock(adminKey(l.Config, l.Admin))
 	// The check and the entry go to storage side by side: creds wait one round trip, not two. An
 	// entry left by a plugin killed before it was dropped finds the holder's record, of another
 	// claim, and deletes nothing (ownAdmin).
@@ -119,7 +124,8 @@ func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credential
 	}()
 	id, err := framework.PutWAL(ctx, s, k.name, l.toMap())
 	<-checked
-	if err == nil && (heldErr != nil || held != nil && !held.Foreign) {
+	held = heldBy(held)
+	if err == nil && (heldErr != nil || held != nil) {
 		b.dropEntry(ctx, s, l, id)
 	}
 	switch {
@@ -127,15 +133,33 @@ func (b *backend) noteAdmin(ctx context.Context, s logical.Storage, k credential
 		err = fmt.Errorf("write WAL: %w", err)
 	case heldErr != nil:
 		err = heldErr
-	case held != nil && !held.Foreign:
+	case held != nil && held.Foreign:
+		err = logical.CodedError(http.StatusConflict, fmt.Sprintf("admin name %q of config %q is taken upstream by an admin "+
+			"that is not the engine's, as an earlier creds found: the role's username_template must give each lease a new name", l.Admin, l.Config))
+	case held != nil:
 		err = logical.CodedError(http.StatusConflict, fmt.Sprintf("admin name %q is held by another lease of config %q: "+
 			"the role's username_template makes too few distinct names; add {{random 8}} or more", l.Admin, l.Config))
 	}
 	if err != nil {
-		unlock()
 		return nil, err
 	}
-	return &adminNote{b: b, ctx: ctx, s: s, l: l, id: id, unlock: unlock}, nil
+	return &adminNote{b: b, ctx: ctx, s: s, l: l, id: id, unlock: release}, nil
+}
+
+// heldBy is rec when it holds its name against new creds: a lease's record, or the foreign mark
+// of a create whose WAL entry may still be rolled back (for at most walGiveUp); else nil.
+func heldBy(rec *adminRecord) *adminRecord {
+	if rec != nil && rec.Foreign && time.Since(time.Unix(rec.CreatedAt, 0)) > walGiveUp {
+		return nil
+	}
+	return rec
+}
+
+// holdName takes lease l's admin name: creds, ends and rollbacks of one name run one at a time.
+// It is taken before any root session (withRoot), never while holding one, so that all take the
+// two in one order. The release it returns may be called more than once.
+func (b *backend) holdName(l leaseInternal) (release func()) {
+	return sync.OnceFunc(b.admins.Lock(adminKey(l.Config, l.Admin)))
 }
 
 // adminNote is an admin's create under way: its WAL entry (id), written, and its name, held
@@ -180,8 +204,11 @@ func (n *adminNote) dropForeign() {
 		b.Logger().Warn("could not mark the record of an admin name taken upstream", "config", l.Config, "error", err)
 	}
 	if err := framework.DeleteWAL(n.ctx, n.s, n.id); err != nil {
-		b.Logger().Warn("could not drop the WAL entry of an admin name taken upstream; its rollback finds the record's mark", "config", l.Config, "error", err)
-		return
+		// A delete that answered an error may have taken effect all the same.
+		if e, gerr := framework.GetWAL(n.ctx, n.s, n.id); gerr != nil || e != nil {
+			b.Logger().Warn("could not drop the WAL entry of an admin name taken upstream; its rollback finds the record's mark", "config", l.Config, "error", err)
+			return
+		}
 	}
 	if err := b.forgetAdmin(n.ctx, n.s, l.Config, l.Admin); err != nil {
 		b.Logger().Warn("could not drop the record of an admin name taken upstream; it holds nothing", "config", l.Config, "error", err)
@@ -263,19 +290,28 @@ func loginAsError(l leaseInternal, r *roleEntry, err error) error {
 func (b *backend) revokeAdmin(ctx context.Context, s logical.Storage, l leaseInternal) error {
 	release := b.credsDuringRotation(l.Config)
 	defer release()
-	return b.endAdmin(ctx, s, l)
+	return b.dropAdmin(ctx, s, l, true)
 }
 
-// endAdmin logs the lease's session out, if any, and deletes its admin, when it is the lease's
-// own (ownAdmin), with its config's root as it is now; one gone upstream counts as deleted. The
-// caller holds credsDuringRotation(l.Config).
+// endAdmin ends the admin of a create that got no lease (undo, WAL rollback). The caller holds
+// credsDuringRotation(l.Config).
 func (b *backend) endAdmin(ctx context.Context, s logical.Storage, l leaseInternal) error {
+	return b.dropAdmin(ctx, s, l, false)
+}
+
+// dropAdmin logs the lease's session out, if any, and deletes its admin, when it is the lease's
+// own (ownAdmin; leased: handed over, so recorded before), with its config's root as it is now;
+// one gone upstream counts as deleted. The name is held from the check to the record's drop.
+// The caller holds credsDuringRotation(l.Config).
+func (b *backend) dropAdmin(ctx context.Context, s logical.Storage, l leaseInternal, leased bool) error {
 	if l.Session != "" {
 		if err := b.logout(ctx, s, l); err != nil {
 			return err
 		}
 	}
-	c, err := b.ownAdmin(ctx, s, l, "admin", managesAdmins)
+	release := b.holdName(l)
+	defer release()
+	c, recorded, err := b.ownAdmin(ctx, s, l, leased, "admin", managesAdmins)
 	if err != nil || c == nil {
 		return err
 	}
@@ -286,6 +322,9 @@ func (b *backend) endAdmin(ctx context.Context, s logical.Storage, l leaseIntern
 		b.Logger().Debug("admin already gone upstream", "config", l.Config, "admin", l.Admin)
 	} else if err != nil {
 		return err
+	}
+	if !recorded {
+		return nil
 	}
 	return b.forgetAdmin(ctx, s, l.Config, l.Admin)
 }

@@ -63,7 +63,9 @@ func (b *backend) issueAPIUser(ctx context.Context, req *logical.Request, l leas
 	// Set before the key is made, so no later than the key's own expiry, where it has one.
 	l.ExpiresAt = time.Now().Add(time.Duration(expiry) * time.Minute).Unix()
 	l.CredentialType, l.Admin, l.Claim, l.RenewProbe = credAPIUser, name, rand.Text(), ""
-	n, err := b.noteAdmin(ctx, req.Storage, k, l)
+	release := b.holdName(l)
+	defer release()
+	n, err := b.noteAdmin(ctx, req.Storage, k, l, release)
 	if err != nil {
 		return nil, err
 	}
@@ -143,14 +145,23 @@ func apiUserError(config, name string, err error) error {
 func (b *backend) revokeAPIUser(ctx context.Context, s logical.Storage, l leaseInternal) error {
 	release := b.credsDuringRotation(l.Config)
 	defer release()
-	return b.endAPIUser(ctx, s, l)
+	return b.dropAPIUser(ctx, s, l, true)
 }
 
-// endAPIUser deletes the lease's api-user, and its key with it, when it is the lease's own
-// (ownAdmin), with its config's root key as it is now; one gone upstream counts as deleted. The
-// caller holds credsDuringRotation(l.Config).
+// endAPIUser ends the api-user of a create that got no lease (undo, WAL rollback). The caller
+// holds credsDuringRotation(l.Config).
 func (b *backend) endAPIUser(ctx context.Context, s logical.Storage, l leaseInternal) error {
-	c, err := b.ownAdmin(ctx, s, l, "api-user", fitsAPIUser)
+	return b.dropAPIUser(ctx, s, l, false)
+}
+
+// dropAPIUser deletes the lease's api-user, and its key with it, when it is the lease's own
+// (ownAdmin; leased: handed over, so recorded before), with its config's root key as it is now;
+// one gone upstream counts as deleted. The name is held from the check to the record's drop.
+// The caller holds credsDuringRotation(l.Config).
+func (b *backend) dropAPIUser(ctx context.Context, s logical.Storage, l leaseInternal, leased bool) error {
+	release := b.holdName(l)
+	defer release()
+	c, recorded, err := b.ownAdmin(ctx, s, l, leased, "api-user", fitsAPIUser)
 	if err != nil || c == nil {
 		return err
 	}
@@ -161,6 +172,9 @@ func (b *backend) endAPIUser(ctx context.Context, s logical.Storage, l leaseInte
 		b.Logger().Debug("api-user already gone upstream", "config", l.Config, "api_user", l.Admin)
 	} else if err != nil {
 		return err
+	}
+	if !recorded {
+		return nil
 	}
 	return b.forgetAdmin(ctx, s, l.Config, l.Admin)
 }

@@ -215,8 +215,8 @@ func TestAPIUserStorageFaults(t *testing.T) {
 		wal      int // entries left, for rollback
 	}{
 		{"WAL write fails", "wal/", "", 0},
-		// The create went out beside the record; the undo cannot claim the name either (ownAdmin).
-		{"record write fails", adminPrefix, "", 1},
+		// The add went out beside the record: the undo deletes it by name, the name held.
+		{"record write fails", adminPrefix, "", 0},
 		{"WAL delete fails at hand-over", "", "wal/", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -303,7 +303,7 @@ func TestAPIUserRolledBackByName(t *testing.T) {
 				want, _ := r.apiUser(l.Admin, "crashed")
 				return cc.conn.APIUsers.CreateAPIUser(context.Background(), want)
 			}
-			n, err := e.b.noteAdmin(context.Background(), e.s, apiUserKind(), l)
+			n, err := e.b.noteAdmin(context.Background(), e.s, apiUserKind(), l, e.b.holdName(l))
 			switch {
 			case err == nil && tc.recorded:
 				err = n.create(create)

@@ -374,6 +374,7 @@ func (e *env) sharedLease(t *testing.T) (lease, string) {
 	e.ok(logical.UpdateOperation, "config/c", e.lanAPIUser())
 	e.ok(logical.UpdateOperation, "roles/r", map[string]any{"config": "c"})
 	l := e.creds("r")
+	e.b.settles.Wait() // its take settled, before a test injects faults
 	return l, l.data["access_token"].(string)
 }
 
