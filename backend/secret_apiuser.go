@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/forticloud/vault-plugin-secrets-forticloud/client"
@@ -51,7 +52,8 @@ func (b *backend) issueAPIUser(ctx context.Context, req *logical.Request, l leas
 	if err != nil {
 		return logical.ErrorResponse("username_template of role %q %s: fix the role's username_template", l.Role, err), nil
 	}
-	want, err := r.apiUser(name, apiUserComments(req.MountPoint, l.Role))
+	l.Claim = rand.Text()
+	want, err := r.apiUser(name, apiUserComments(req.MountPoint, l.Role, l.Claim))
 	if err != nil {
 		return nil, fmt.Errorf("role %q: %w", l.Role, err)
 	}
@@ -62,7 +64,7 @@ func (b *backend) issueAPIUser(ctx context.Context, req *logical.Request, l leas
 	expiry := keyExpiryMinutes(maxTTL)
 	// Set before the key is made, so no later than the key's own expiry, where it has one.
 	l.ExpiresAt = time.Now().Add(time.Duration(expiry) * time.Minute).Unix()
-	l.CredentialType, l.Admin, l.Claim, l.RenewProbe = credAPIUser, name, rand.Text(), ""
+	l.CredentialType, l.Admin, l.RenewProbe = credAPIUser, name, ""
 	release := b.holdName(l)
 	defer release()
 	n, err := b.noteAdmin(ctx, req.Storage, k, l, release)
@@ -102,6 +104,9 @@ func (b *backend) issueAPIUser(ctx context.Context, req *logical.Request, l leas
 	return b.handOver(ctx, req, k, l, resp, id)
 }
 
+// claimMark is how a create's claim shows in what it writes upstream.
+func claimMark(claim string) string { return "claim " + claim }
+
 // keyExpiryMinutes is the expiry generate-key is asked for a lease of at most maxTTL: maxTTL in
 // whole minutes, rounded up and a minute more, so that the key outlives the lease however Vault
 // rounds its times, within the 1 to client.MaxKeyExpiry minutes FortiOS takes [fortinet-apis §6].
@@ -112,10 +117,11 @@ func keyExpiryMinutes(maxTTL time.Duration) int {
 }
 
 // apiUserComments is the comment an api-user is created with: who made it and for what, as an
-// administrator looking at the FortiGate sees it. Role names are path segments, so nothing here
-// can hold a control character.
-func apiUserComments(mount, role string) string {
-	s := fmt.Sprintf("Vault lease of role %s on mount %s; deleted when the lease ends", role, mount)
+// administrator looking at the FortiGate sees it, and the create's claim first, never cut, which
+// a rollback checks before it deletes by name an api-user it has no record of (dropAPIUser).
+// Role names are path segments, so nothing here can hold a control character.
+func apiUserComments(mount, role, claim string) string {
+	s := fmt.Sprintf("%s; Vault lease of role %s on mount %s; deleted when the lease ends", claimMark(claim), role, mount)
 	if len(s) > 255 {
 		s = s[:255]
 	}
@@ -164,6 +170,19 @@ func (b *backend) dropAPIUser(ctx context.Context, s logical.Storage, l leaseInt
 	c, recorded, err := b.ownAdmin(ctx, s, l, leased, "api-user", fitsAPIUser)
 	if err != nil || c == nil {
 		return err
+	}
+	if !recorded {
+		// Deleted by name with no record: only if upstream shows it is this create's.
+		switch u, err := c.conn.APIUsers.GetAPIUser(ctx, l.Admin); {
+		case errors.Is(err, client.ErrGone):
+			return nil
+		case err != nil:
+			return err
+		case !strings.Contains(u.Comments, claimMark(l.Claim)):
+			b.Logger().Warn("an api-user of the name of a create cut short is not its own (its comments lack the claim); left alone",
+				"config", l.Config, "api_user", l.Admin)
+			return nil
+		}
 	}
 	_, err = b.settling(ctx, s, l.Config, c, func(c *cachedConfig) error {
 		return c.conn.APIUsers.DeleteAPIUser(ctx, l.Admin)

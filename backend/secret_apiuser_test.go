@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"cmp"
 	"context"
 	"net/netip"
 	"slices"
@@ -276,19 +277,24 @@ func TestAPIUserCallerLeavesMidCreate(t *testing.T) {
 }
 
 // A create the plugin did not live to finish, before or after its record was written beside it:
-// WAL rollback deletes the api-user by the name its entry holds, with the config's key. An entry
-// of before claims whose record was never written deletes nothing.
+// WAL rollback deletes the api-user by the name its entry holds, with the config's key; without
+// a record, only once the api-user's comments show the create's claim (an api-user of that name
+// made otherwise, an operator's say, is left alone). An entry of before claims whose record was
+// never written deletes nothing.
 func TestAPIUserRolledBackByName(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		recorded  bool
 		claim     string
-		deletes   int
 		createsIt bool
+		comments  string // "" for the create's own
+		calls     int    // to the api-user by rollback: a read, a delete
+		left      bool   // the api-user is left upstream
 	}{
-		{"killed after the create and its record", true, "c1", 1, true},
-		{"killed after the create, before its record", false, "c2", 1, true},
-		{"an entry of before claims, never recorded", false, "", 0, false},
+		{"killed after the create and its record", true, "c1", true, "", 1, false},
+		{"killed after the create, before its record", false, "c2", true, "", 2, false},
+		{"an api-user of the name not its own", false, "c3", true, "made by hand", 1, true},
+		{"an entry of before claims, never recorded", false, "", false, "", 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := fgtEnv(t)
@@ -300,7 +306,7 @@ func TestAPIUserRolledBackByName(t *testing.T) {
 			l := newLeaseInternal("c", "r", cc.entry, r)
 			l.CredentialType, l.Admin, l.Claim = credAPIUser, "vault_r_crashed", tc.claim
 			create := func() error {
-				want, _ := r.apiUser(l.Admin, "crashed")
+				want, _ := r.apiUser(l.Admin, cmp.Or(tc.comments, apiUserComments("fgt/", "r", l.Claim)))
 				return cc.conn.APIUsers.CreateAPIUser(context.Background(), want)
 			}
 			n, err := e.b.noteAdmin(context.Background(), e.s, apiUserKind(), l, e.b.holdName(l))
@@ -316,10 +322,15 @@ func TestAPIUserRolledBackByName(t *testing.T) {
 			e.restart()
 			e.fake.ResetCalls()
 			rollback(t, e)
-			if got := e.fake.Calls(fosUsers + "/" + l.Admin); got != tc.deletes {
-				t.Fatalf("%d calls to delete the api-user, want %d", got, tc.deletes)
+			if got := e.fake.Calls(fosUsers + "/" + l.Admin); got != tc.calls {
+				t.Fatalf("%d calls to the api-user, want %d", got, tc.calls)
 			}
-			e.noAPIUserLeft("c")
+			if got := e.apiUsersMade(); tc.left != slices.Contains(got, l.Admin) {
+				t.Fatalf("api-users upstream %v; want %s left: %v", got, l.Admin, tc.left)
+			}
+			if !tc.left {
+				e.noAPIUserLeft("c")
+			}
 		})
 	}
 }
