@@ -58,10 +58,10 @@ func (b *backend) recordAdmin(ctx context.Context, s logical.Storage, l leaseInt
 // adminRecordOf is config's record of admin, or nil when the index has none.
 func (b *backend) adminRecordOf(ctx context.Context, s logical.Storage, config, admin string) (*adminRecord, error) {
 	e, err := s.Get(ctx, adminKey(config, admin))
-	if err != nil || e == nil {
-		if err != nil {
-			return nil, fmt.Errorf("read the record of admin %q: %w", admin, err)
-		}
+	if err != nil {
+		return nil, fmt.Errorf("read the record of admin %q: %w", admin, err)
+	}
+	if e == nil {
 		return nil, nil
 	}
 	var r adminRecord

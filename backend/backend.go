@@ -76,8 +76,8 @@ type backend struct {
 
 	// apiUsers serialises token requests per FortiCloud API user: a new token kills the last.
 	apiUsers keyedMutex
-	// admins serialises, per admin name of a config, the check that no lease holds it with the
-	// record that claims it (noteAdmin, ownAdmin).
+	// admins serialises, per admin name of a config, creds, ends and rollbacks of that name
+	// (holdName).
 	admins keyedMutex
 
 	// sched runs rotation schedules where Vault has no rotation manager (scheduler.go), and
